@@ -1,0 +1,7 @@
+/**
+ * `mxq flush`: placeholder until its issue lands.
+ */
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('mxq flush: not implemented yet\n');
+  return 69;
+}

@@ -1,0 +1,7 @@
+/**
+ * `mxq queue`: placeholder until its issue lands.
+ */
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('mxq queue: not implemented yet\n');
+  return 69;
+}

@@ -1,0 +1,7 @@
+/**
+ * `mxq smtp-probe`: placeholder until its issue lands.
+ */
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('mxq smtp-probe: not implemented yet\n');
+  return 69;
+}

@@ -1,0 +1,289 @@
+/**
+ * Delivery options: camelCase versions of Postfix parameter names, with Postfix's defaults.
+ *
+ * Decides: the default of every option, and how a Postfix time value ("30s", "5d", 300) becomes
+ * milliseconds. docs/configuration.md documents each option and the Postfix parameter it mirrors.
+ * Never: reads files or the environment (src/runtime/config.ts does), validates next-hop syntax.
+ *
+ * Durations: the input accepts a number of seconds or a Postfix time string ("300s", "5m", "2h",
+ * "5d", "1w"); ResolvedOptions holds every duration in **milliseconds** under the same name.
+ */
+import type { RequireTlsPolicy, TlsLevel } from './types.ts';
+
+export type Duration = number | string;
+
+/** One entry of smtpTlsPolicyMaps (Postfix smtp_tls_policy_maps value). */
+export interface TlsPolicyEntry {
+  level: TlsLevel;
+  /** verify/secure: name patterns ("hostname", "nexthop", "dot-nexthop", or literal names); fingerprint: digests. */
+  match?: string[];
+  /** SNI override. */
+  servername?: string;
+  /** PEM trust anchors for this destination (overrides smtpTlsCAfile). */
+  tafile?: string[];
+  connectionReuse?: boolean;
+}
+
+export interface SaslPasswordEntry {
+  username: string;
+  password: string;
+}
+
+export interface DeliveryOptionsInput {
+  myhostname?: string;
+  mydomain?: string;
+  smtpHeloName?: string;
+  inetProtocols?: 'all' | 'ipv4' | 'ipv6';
+  /** Own addresses for loop detection ("all" means: none known, only proxyInterfaces count). */
+  inetInterfaces?: string[];
+  proxyInterfaces?: string[];
+  relayhost?: string;
+  smtpFallbackRelay?: string[];
+  lmtpFallbackRelay?: string[];
+  smtpTcpPort?: string;
+  lmtpTcpPort?: string;
+  knownTcpPorts?: Record<string, number>;
+  smtpMxAddressLimit?: number;
+  smtpMxSessionLimit?: number;
+  smtpRandomizeAddresses?: boolean;
+  smtpAddressPreference?: 'any' | 'ipv4' | 'ipv6';
+  smtpBalanceInetProtocols?: boolean;
+  smtpDeferIfNoMxAddressFound?: boolean;
+  ignoreMxLookupError?: boolean;
+  useSrvLookup?: string[];
+  allowSrvLookupFallback?: boolean;
+  ignoreSrvLookupError?: boolean;
+  smtpDnsSupportLevel?: 'disabled' | 'enabled';
+  smtpCnameOverridesServername?: boolean;
+  bestMxTransport?: string;
+  /** DNS servers, "ip" or "ip:port" or "[ipv6]:port"; empty = system resolvers. */
+  dnsServers?: string[];
+  dnsTimeout?: Duration;
+  dnsTries?: number;
+
+  smtpSkip5xxGreeting?: boolean;
+  smtpAlwaysSendEhlo?: boolean;
+  smtpNeverSendEhlo?: boolean;
+  smtpDiscardEhloKeywords?: string[];
+  smtpSkipQuitResponse?: boolean;
+  smtpLineLengthLimit?: number;
+  lineLengthLimit?: number;
+  softBounce?: boolean;
+  smtputf8Enable?: boolean;
+
+  smtpConnectTimeout?: Duration;
+  smtpHeloTimeout?: Duration;
+  lmtpLhloTimeout?: Duration;
+  smtpStarttlsTimeout?: Duration;
+  smtpMailTimeout?: Duration;
+  smtpRcptTimeout?: Duration;
+  smtpDataInitTimeout?: Duration;
+  smtpDataXferTimeout?: Duration;
+  smtpDataDoneTimeout?: Duration;
+  smtpRsetTimeout?: Duration;
+  smtpQuitTimeout?: Duration;
+
+  smtpBindAddress?: string;
+  smtpBindAddress6?: string;
+  smtpBindAddressEnforce?: boolean;
+
+  smtpTlsSecurityLevel?: TlsLevel;
+  lmtpTlsSecurityLevel?: TlsLevel;
+  /** Keyed by next-hop as written ("example.com", "[mx.example.com]:587") or ".parent" domain. */
+  smtpTlsPolicyMaps?: Record<string, TlsPolicyEntry>;
+  smtpTlsWrappermode?: boolean;
+  /** PEM trust anchors (contents, not paths); empty = Node's default CA store. */
+  smtpTlsCAfile?: string[];
+  smtpTlsFingerprintCertMatch?: string[];
+  smtpTlsVerifyCertMatch?: string[];
+  smtpTlsSecureCertMatch?: string[];
+  smtpTlsConnectionReuse?: boolean;
+  requiretlsEnable?: boolean;
+  /** Domain (or ".parent", or "*" for the rest) → policy. Empty uses Postfix's default. */
+  smtpRequiretlsPolicy?: Record<string, RequireTlsPolicy>;
+
+  smtpSaslAuthEnable?: boolean;
+  /** Keyed by next-hop as written or by server host name. */
+  smtpSaslPasswordMaps?: Record<string, SaslPasswordEntry>;
+
+  smtpConnectionCacheOnDemand?: boolean;
+  smtpConnectionCacheDestinations?: string[];
+  smtpConnectionCacheTimeLimit?: Duration;
+  smtpConnectionReuseCountLimit?: number;
+  smtpConnectionReuseTimeLimit?: Duration;
+
+  messageSizeLimit?: number;
+  defaultDestinationRecipientLimit?: number;
+  minimalBackoffTime?: Duration;
+  maximalBackoffTime?: Duration;
+  maximalQueueLifetime?: Duration;
+  bounceQueueLifetime?: Duration;
+  delayWarningTime?: Duration;
+  /** Where failures of null-sender mail are reported ('' = only logged). */
+  bounceNoticeRecipient?: string;
+  doubleBounceSender?: string;
+}
+
+type DurationKeys = {
+  [K in keyof DeliveryOptionsInput]-?: NonNullable<DeliveryOptionsInput[K]> extends Duration
+    ? Duration extends NonNullable<DeliveryOptionsInput[K]>
+      ? K
+      : never
+    : never;
+}[keyof DeliveryOptionsInput];
+
+/** Every option present; durations in milliseconds. */
+export type ResolvedOptions = {
+  readonly [K in keyof DeliveryOptionsInput]-?: K extends DurationKeys
+    ? number
+    : NonNullable<DeliveryOptionsInput[K]>;
+};
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** Postfix time value → milliseconds. A bare number is seconds. Throws on garbage. */
+export function parseDurationMs(value: Duration, name = 'duration'): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name}: bad time value ${value}`);
+    return value * 1000;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/.exec(value);
+  const unit = DURATION_UNIT_MS[m?.[2] || 's'];
+  if (!m?.[1] || unit === undefined) throw new RangeError(`${name}: bad time value "${value}"`);
+  return Number(m[1]) * unit;
+}
+
+export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
+  myhostname: 'localhost.localdomain',
+  mydomain: 'localdomain',
+  smtpHeloName: '',
+  inetProtocols: 'all',
+  inetInterfaces: [],
+  proxyInterfaces: [],
+  relayhost: '',
+  smtpFallbackRelay: [],
+  lmtpFallbackRelay: [],
+  smtpTcpPort: 'smtp',
+  lmtpTcpPort: '24',
+  knownTcpPorts: { lmtp: 24, smtp: 25, smtps: 465, submissions: 465, submission: 587 },
+  smtpMxAddressLimit: 5,
+  smtpMxSessionLimit: 2,
+  smtpRandomizeAddresses: true,
+  smtpAddressPreference: 'any',
+  smtpBalanceInetProtocols: true,
+  smtpDeferIfNoMxAddressFound: false,
+  ignoreMxLookupError: false,
+  useSrvLookup: [],
+  allowSrvLookupFallback: false,
+  ignoreSrvLookupError: false,
+  smtpDnsSupportLevel: 'enabled',
+  smtpCnameOverridesServername: false,
+  bestMxTransport: '',
+  dnsServers: [],
+  dnsTimeout: '5s',
+  dnsTries: 2,
+
+  smtpSkip5xxGreeting: true,
+  smtpAlwaysSendEhlo: true,
+  smtpNeverSendEhlo: false,
+  smtpDiscardEhloKeywords: [],
+  smtpSkipQuitResponse: true,
+  smtpLineLengthLimit: 998,
+  lineLengthLimit: 2048,
+  softBounce: false,
+  smtputf8Enable: true,
+
+  smtpConnectTimeout: '30s',
+  smtpHeloTimeout: '300s',
+  lmtpLhloTimeout: '300s',
+  smtpStarttlsTimeout: '300s',
+  smtpMailTimeout: '300s',
+  smtpRcptTimeout: '300s',
+  smtpDataInitTimeout: '120s',
+  smtpDataXferTimeout: '180s',
+  smtpDataDoneTimeout: '600s',
+  smtpRsetTimeout: '20s',
+  smtpQuitTimeout: '300s',
+
+  smtpBindAddress: '',
+  smtpBindAddress6: '',
+  smtpBindAddressEnforce: false,
+
+  smtpTlsSecurityLevel: 'may',
+  lmtpTlsSecurityLevel: 'none',
+  smtpTlsPolicyMaps: {},
+  smtpTlsWrappermode: false,
+  smtpTlsCAfile: [],
+  smtpTlsFingerprintCertMatch: [],
+  smtpTlsVerifyCertMatch: ['hostname'],
+  smtpTlsSecureCertMatch: ['nexthop', 'dot-nexthop'],
+  // Postfix defaults to "no" because its TLS reuse needs a tlsproxy process; in mxq the process
+  // that owns a TLS socket can reuse it at no extra cost, so reuse is on (docs/configuration.md).
+  smtpTlsConnectionReuse: true,
+  requiretlsEnable: true,
+  smtpRequiretlsPolicy: {},
+
+  smtpSaslAuthEnable: false,
+  smtpSaslPasswordMaps: {},
+
+  smtpConnectionCacheOnDemand: true,
+  smtpConnectionCacheDestinations: [],
+  smtpConnectionCacheTimeLimit: '2s',
+  smtpConnectionReuseCountLimit: 0,
+  smtpConnectionReuseTimeLimit: '300s',
+
+  messageSizeLimit: 10_240_000,
+  defaultDestinationRecipientLimit: 50,
+  minimalBackoffTime: '300s',
+  maximalBackoffTime: '4000s',
+  maximalQueueLifetime: '5d',
+  bounceQueueLifetime: '5d',
+  delayWarningTime: '0h',
+  bounceNoticeRecipient: '',
+  doubleBounceSender: 'double-bounce',
+};
+
+const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
+  'dnsTimeout',
+  'smtpConnectTimeout',
+  'smtpHeloTimeout',
+  'lmtpLhloTimeout',
+  'smtpStarttlsTimeout',
+  'smtpMailTimeout',
+  'smtpRcptTimeout',
+  'smtpDataInitTimeout',
+  'smtpDataXferTimeout',
+  'smtpDataDoneTimeout',
+  'smtpRsetTimeout',
+  'smtpQuitTimeout',
+  'smtpConnectionCacheTimeLimit',
+  'smtpConnectionReuseTimeLimit',
+  'minimalBackoffTime',
+  'maximalBackoffTime',
+  'maximalQueueLifetime',
+  'bounceQueueLifetime',
+  'delayWarningTime',
+];
+
+/** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */
+export function resolveOptions(input: DeliveryOptionsInput = {}): ResolvedOptions {
+  const known = new Set(Object.keys(DEFAULT_OPTIONS));
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new RangeError(`unknown option "${key}"`);
+  }
+  const merged: Record<string, unknown> = { ...DEFAULT_OPTIONS };
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined) merged[key] = value;
+  }
+  for (const name of DURATION_OPTION_NAMES) {
+    merged[name] = parseDurationMs(merged[name] as Duration, name);
+  }
+  if (merged.smtpHeloName === '') merged.smtpHeloName = merged.myhostname;
+  return merged as ResolvedOptions;
+}

@@ -1,0 +1,246 @@
+/**
+ * The ports through which pure delivery decisions reach the world: time, randomness, logging,
+ * DNS, SMTP sessions and the session cache.
+ *
+ * Decides: nothing; it only names what core needs. Adapters live in src/runtime, src/dns,
+ * src/smtp and src/cache; fakes for unit tests live in test/support.
+ * Never: imports anything outside src/core.
+ */
+import type {
+  DeliveryFailure,
+  Endpoint,
+  Protocol,
+  Recipient,
+  RequireTlsPolicy,
+  SmtpReply,
+  TlsLevel,
+} from './types.ts';
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface Random {
+  /** Uniform float in [0, 1). */
+  next(): number;
+}
+
+/** Structured logger (pino-compatible subset). Never pass credentials. */
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DNS
+
+/** Postfix DNS result classes, best to worst: OK > POLICY > RETRY > INVAL > FAIL > NULLMX > NULLSRV > NOTFOUND. */
+export type DnsClass = 'OK' | 'POLICY' | 'RETRY' | 'INVAL' | 'FAIL' | 'NULLMX' | 'NULLSRV' | 'NOTFOUND';
+
+export type DnsType = 'MX' | 'A' | 'AAAA' | 'SRV' | 'TXT';
+
+export interface MxRecord {
+  preference: number;
+  /** Target host name without trailing dot; '' or '.' for a null MX. */
+  exchange: string;
+}
+export interface SrvRecord {
+  priority: number;
+  weight: number;
+  port: number;
+  /** Target without trailing dot; '' or '.' for a null SRV. */
+  target: string;
+}
+
+export type DnsAnswer =
+  | { class: 'OK'; type: 'MX'; records: MxRecord[] }
+  | { class: 'OK'; type: 'SRV'; records: SrvRecord[] }
+  | { class: 'OK'; type: 'A' | 'AAAA'; addresses: string[] }
+  | { class: 'OK'; type: 'TXT'; records: string[] }
+  /**
+   * A failed lookup. `text` is the Postfix reason, e.g.
+   * "Host or domain name not found. Name service error for name=example.test type=MX: Host not found, try again".
+   */
+  | { class: Exclude<DnsClass, 'OK'>; type: DnsType; text: string };
+
+/** Raw DNS lookups (src/dns adapts node:dns). Never throws for DNS errors: they are DnsAnswer values. */
+export interface DnsPort {
+  lookup(name: string, type: DnsType, signal?: AbortSignal): Promise<DnsAnswer>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMTP sessions (src/smtp implements these)
+
+export interface StageTimeoutsMs {
+  connect: number;
+  helo: number;
+  lhlo: number;
+  starttls: number;
+  mail: number;
+  rcpt: number;
+  dataInit: number;
+  dataXfer: number;
+  dataDone: number;
+  rset: number;
+  quit: number;
+}
+
+/** TLS settings for one connection (the result of the policy lookup for this server). */
+export interface TlsSettings {
+  level: TlsLevel;
+  /** Names the certificate must match at verify/secure (already expanded: hostname, nexthop, .nexthop). */
+  matchNames?: string[];
+  /** fingerprint level: accepted SHA-256 digests (hex, colons optional) of the cert or its public key. */
+  fingerprints?: string[];
+  /** Extra trust anchors (PEM). When set, used instead of Node's default CA store. */
+  ca?: string[];
+  /** SNI name; default: the server host name when it is not an IP literal. */
+  servername?: string;
+  /** TLS before the greeting (SMTPS, port 465). */
+  wrapperMode?: boolean;
+  /** A TLS session ticket to offer for resumption. */
+  sessionTicket?: Buffer;
+}
+
+export interface SaslCredentials {
+  username: string;
+  password: string;
+  /** Preferred order; default ["PLAIN", "LOGIN"]. */
+  mechanisms?: Array<'PLAIN' | 'LOGIN' | 'XOAUTH2'>;
+}
+
+export interface HandshakeParams {
+  protocol: Protocol;
+  heloName: string;
+  /** $myhostname, for loop detection on the EHLO reply. */
+  myHostname: string;
+  /** SMTP mode with nexthop port 25. */
+  loopDetect: boolean;
+  /** This server has the best MX preference (loop: 5.4.6 versus 4.4.6). */
+  bestMx: boolean;
+  /** Request nexthop as given, for "mail for <nexthop> loops back to myself". */
+  requestNexthop: string;
+  tls: TlsSettings;
+  /** REQUIRETLS policy in force for this message at this destination ('disable' when not requested). */
+  requireTls: RequireTlsPolicy;
+  /** The message needs SMTPUTF8 (requested and it has UTF-8 in envelope or headers). */
+  smtputf8Required: boolean;
+  sasl?: SaslCredentials;
+  skip5xxGreeting: boolean;
+  alwaysSendEhlo: boolean;
+  neverSendEhlo: boolean;
+  discardEhloKeywords?: string[];
+  timeouts: StageTimeoutsMs;
+  signal?: AbortSignal;
+}
+
+/** Serializable facts about a live session (what a cache stores beside the socket). */
+export interface SessionState {
+  endpoint: Endpoint;
+  protocol: Protocol;
+  /** First word of the EHLO reply. */
+  serverName: string;
+  /** Upper-case EHLO keywords → parameter string ('' if none). */
+  capabilities: Record<string, string>;
+  /** Server SIZE limit, 0 when unknown. */
+  sizeLimit: number;
+  esmtp: boolean;
+  tls: {
+    active: boolean;
+    level: TlsLevel;
+    protocol?: string;
+    cipher?: string;
+    peerVerified?: boolean;
+    resumed?: boolean;
+  };
+  authenticated: boolean;
+  /** Number of transactions completed on this connection. */
+  reuseCount: number;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+export type HandshakeResult = { ok: true; session: SmtpSession } | { ok: false; failure: DeliveryFailure };
+
+export interface TransactionRequest {
+  /** Envelope sender; '' for the null sender. */
+  sender: string;
+  recipients: Recipient[];
+  /** The message as stored (any line endings; the engine normalizes and dot-stuffs). */
+  message: Buffer | (() => AsyncIterable<Buffer>);
+  /** Size of the message after CRLF normalization (for SIZE= and the SIZE precheck). */
+  size: number;
+  /** Message has 8-bit content (BODY=8BITMIME when the server offers it). */
+  eightBit?: boolean;
+  smtputf8?: boolean;
+  requireTls?: boolean;
+  dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string };
+  timeouts: StageTimeoutsMs;
+  signal?: AbortSignal;
+}
+
+/** Per-recipient engine outcome, in the order of TransactionRequest.recipients. */
+export type RecipientReply = { ok: true; reply: SmtpReply } | { ok: false; failure: DeliveryFailure };
+
+export interface TransactionResult {
+  recipients: RecipientReply[];
+  /** The MAIL..DATA exchange finished without an I/O error (Postfix COMPLETE_SESSION). */
+  completeSession: boolean;
+  /** The connection is still in a clean state after this transaction (may be RSET and cached). */
+  reusable: boolean;
+}
+
+export interface SmtpSession {
+  readonly state: SessionState;
+  /** Run one mail transaction. Never throws for protocol or I/O errors: they are values. */
+  transaction(req: TransactionRequest): Promise<TransactionResult>;
+  /** RSET; true when 2xx in time (used before caching/reuse). */
+  reset(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** QUIT (reply not awaited unless asked) and close. */
+  quit(timeoutMs: number): Promise<void>;
+  /** Destroy the connection now. */
+  close(): void;
+  /** True while the socket is open and no stray byte or EOF arrived since the last reply. */
+  isUsable(): boolean;
+}
+
+export interface ConnectParams {
+  endpoint: Endpoint;
+  protocol: Protocol;
+  connectTimeoutMs: number;
+  bindAddress?: string;
+  bindAddress6?: string;
+  bindAddressEnforce?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A TCP/UNIX connection that has not been greeted yet. */
+export interface SmtpConnection {
+  readonly endpoint: Endpoint;
+  /** Greeting, EHLO/LHLO (HELO fallback), STARTTLS per policy, EHLO again, AUTH. */
+  handshake(params: HandshakeParams): Promise<HandshakeResult>;
+  close(): void;
+}
+
+export type ConnectResult =
+  | { ok: true; connection: SmtpConnection }
+  | { ok: false; failure: DeliveryFailure };
+
+/** Opens connections. Failures are values: 4.4.1 "connect to H[A]:P: Connection refused". */
+export interface SmtpConnector {
+  connect(params: ConnectParams): Promise<ConnectResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session cache (Postfix scache): idle sessions by next-hop label and by endpoint label.
+
+export interface SessionCache {
+  /** Take an idle session stored under this label (removes it from the cache). */
+  take(label: string): Promise<SmtpSession | undefined>;
+  /** Store an idle session under one or more labels, for at most ttlMs. */
+  put(labels: string[], session: SmtpSession, ttlMs: number): Promise<void>;
+}
