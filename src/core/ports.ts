@@ -104,6 +104,8 @@ export interface TlsSettings {
   wrapperMode?: boolean;
   /** A TLS session ticket to offer for resumption. */
   sessionTicket?: Buffer;
+  /** Called with each new TLS session ticket the server issues (for sharing across processes). */
+  onSessionTicket?: (ticket: Buffer) => void;
 }
 
 export interface SaslCredentials {
@@ -136,6 +138,8 @@ export interface HandshakeParams {
   discardEhloKeywords?: string[];
   timeouts: StageTimeoutsMs;
   signal?: AbortSignal;
+  /** §7.4: the attempt allows a plaintext retry after a failed opportunistic (may) TLS handshake. */
+  plaintextRetryAllowed?: boolean;
 }
 
 /** Serializable facts about a live session (what a cache stores beside the socket). */
@@ -181,6 +185,8 @@ export interface TransactionRequest {
   dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string };
   timeouts: StageTimeoutsMs;
   signal?: AbortSignal;
+  /** §7.4: a TLS session (level may) that dies mid-transaction asks for a plaintext retry. */
+  plaintextRetryAllowed?: boolean;
 }
 
 /** Per-recipient engine outcome, in the order of TransactionRequest.recipients. */
