@@ -4,6 +4,9 @@
  *
  * Decides: the version-1 job data schema and what counts as malformed.
  * Never: touches Redis; fills defaults into a malformed job (it throws instead).
+ *
+ * Encodings: job data is BullMQ's JSON; the journal hash maps recipient address → JSON of
+ * RecipientJournalEntry; the events stream holds encodeDeliveryEvent() field lists.
  */
 import type { DsnNotify, Recipient } from '../core/types.ts';
 
@@ -89,7 +92,7 @@ function isObj(x: unknown): x is Obj {
 }
 
 function fail(what: string): never {
-  throw new TypeError(`malformed delivery job data: ${what}`);
+  throw new TypeError(`malformed queue data: ${what}`);
 }
 
 function str(o: Obj, k: string): string {
@@ -195,4 +198,53 @@ export function parseJournalEntry(x: unknown): RecipientJournalEntry {
   };
   if (typeof x.remoteMta === 'string') e.remoteMta = x.remoteMta;
   return e;
+}
+
+const EVENT_KINDS: ReadonlySet<string> = new Set(['sent', 'deferred', 'bounced', 'expired', 'delayed']);
+
+/** Field/value list for `XADD events MAXLEN ~ N * ...fields` (flat, one field per property). */
+export function encodeDeliveryEvent(e: DeliveryEvent): string[] {
+  return [
+    'queueId',
+    e.queueId,
+    'jobId',
+    e.jobId,
+    'recipient',
+    e.recipient,
+    'event',
+    e.event,
+    'dsn',
+    e.dsn,
+    'relay',
+    e.relay,
+    'diagnostic',
+    e.diagnostic,
+    'at',
+    String(e.at),
+  ];
+}
+
+/**
+ * Reads one stream entry's field/value list back. Accepts the flat form of encodeDeliveryEvent and,
+ * for robustness, a single `json` or `data` field holding the JSON event. Throws on a malformed entry.
+ */
+export function decodeDeliveryEvent(fields: readonly string[]): DeliveryEvent {
+  const o: Obj = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) o[fields[i] ?? ''] = fields[i + 1];
+  const packed = o.json ?? o.data;
+  const src: unknown = typeof packed === 'string' && o.queueId === undefined ? JSON.parse(packed) : o;
+  if (!isObj(src)) fail('event is not an object');
+  const event = src.event;
+  if (typeof event !== 'string' || !EVENT_KINDS.has(event)) fail(`unknown event ${String(event)}`);
+  const at = typeof src.at === 'string' ? Number(src.at) : src.at;
+  return {
+    queueId: str(src, 'queueId'),
+    jobId: str(src, 'jobId'),
+    recipient: str(src, 'recipient'),
+    event: event as DeliveryEvent['event'],
+    dsn: str(src, 'dsn'),
+    relay: str(src, 'relay'),
+    diagnostic: str(src, 'diagnostic'),
+    at: typeof at === 'number' && Number.isFinite(at) ? at : fail('at is not a number'),
+  };
 }
