@@ -56,16 +56,26 @@ export interface SrvRecord {
   target: string;
 }
 
+/**
+ * Optional facts an adapter may add to an OK answer: `qname` is the (A-label) name actually
+ * queried; `warnings` are Postfix-worded warnings about the answer (numeric or malformed record
+ * data, record count limit), for the caller to log.
+ */
+export interface DnsAnswerExtras {
+  qname?: string;
+  warnings?: string[];
+}
+
 export type DnsAnswer =
-  | { class: 'OK'; type: 'MX'; records: MxRecord[] }
-  | { class: 'OK'; type: 'SRV'; records: SrvRecord[] }
-  | { class: 'OK'; type: 'A' | 'AAAA'; addresses: string[] }
-  | { class: 'OK'; type: 'TXT'; records: string[] }
+  | ({ class: 'OK'; type: 'MX'; records: MxRecord[] } & DnsAnswerExtras)
+  | ({ class: 'OK'; type: 'SRV'; records: SrvRecord[] } & DnsAnswerExtras)
+  | ({ class: 'OK'; type: 'A' | 'AAAA'; addresses: string[] } & DnsAnswerExtras)
+  | ({ class: 'OK'; type: 'TXT'; records: string[] } & DnsAnswerExtras)
   /**
    * A failed lookup. `text` is the Postfix reason, e.g.
    * "Host or domain name not found. Name service error for name=example.test type=MX: Host not found, try again".
    */
-  | { class: Exclude<DnsClass, 'OK'>; type: DnsType; text: string };
+  | ({ class: Exclude<DnsClass, 'OK'>; type: DnsType; text: string } & DnsAnswerExtras);
 
 /** Raw DNS lookups (src/dns adapts node:dns). Never throws for DNS errors: they are DnsAnswer values. */
 export interface DnsPort {

@@ -1,0 +1,95 @@
+/**
+ * The DnsPort adapter on node:dns/promises: one Resolver with configured servers, timeout and
+ * tries; answers and errors become DnsAnswer values with Postfix's classes and texts.
+ *
+ * Decides: IDNA (U-labels to A-labels via domainToASCII) and query-name validity before a
+ * query; error-code → class mapping (names.ts); record post-processing (records.ts).
+ * Never: throws for DNS errors (they are values), caches answers, follows MX/SRV targets.
+ * An aborted signal rejects the lookup with the signal's reason (that is not a DNS result).
+ */
+import { Resolver } from 'node:dns/promises';
+import type { DnsAnswer, DnsPort, DnsType } from '../core/ports.ts';
+import { errorAnswer, invalidNameAnswer, toQueryName } from './names.ts';
+import { addressAnswer, mxAnswer, srvAnswer, txtAnswer } from './records.ts';
+
+export interface DnsResolverOptions {
+  /** "ip", "ip:port" or "[ipv6]:port"; empty = the system's resolvers. */
+  servers: string[];
+  /** Per-try timeout in milliseconds. */
+  timeoutMs: number;
+  /** Tries per server. */
+  tries: number;
+}
+
+/** Build the node:dns Resolver. Throws an Error naming a malformed server entry. */
+function makeResolver(opts: DnsResolverOptions): Resolver {
+  const resolver = new Resolver({
+    timeout: Math.max(1, Math.round(opts.timeoutMs)),
+    tries: Math.max(1, Math.floor(opts.tries)),
+  });
+  const servers = opts.servers.map((s) => s.trim()).filter((s) => s !== '');
+  if (servers.length > 0) {
+    try {
+      resolver.setServers(servers);
+    } catch (err) {
+      throw new Error(`dnsServers: invalid server list ${JSON.stringify(opts.servers)}: ${String(err)}`);
+    }
+  }
+  return resolver;
+}
+
+async function query(resolver: Resolver, qname: string, type: DnsType): Promise<DnsAnswer> {
+  switch (type) {
+    case 'MX':
+      return mxAnswer(await resolver.resolveMx(qname), qname);
+    case 'SRV':
+      return srvAnswer(await resolver.resolveSrv(qname), qname);
+    case 'A':
+      return addressAnswer(await resolver.resolve4(qname), qname, 'A');
+    case 'AAAA':
+      return addressAnswer(await resolver.resolve6(qname), qname, 'AAAA');
+    case 'TXT':
+      return txtAnswer(await resolver.resolveTxt(qname), qname);
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
+    return err.code;
+  }
+  return undefined;
+}
+
+/** Resolve `work`, or reject with the signal's reason as soon as it aborts. */
+function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export function createDnsResolver(opts: DnsResolverOptions): DnsPort {
+  const resolver = makeResolver(opts);
+  return {
+    lookup(name: string, type: DnsType, signal?: AbortSignal): Promise<DnsAnswer> {
+      const qname = toQueryName(name);
+      if (qname === undefined) return raceAbort(Promise.resolve(invalidNameAnswer(name, type)), signal);
+      const work = query(resolver, qname, type).catch((err: unknown) =>
+        errorAnswer(errorCode(err), qname, type),
+      );
+      return raceAbort(work, signal);
+    },
+  };
+}
