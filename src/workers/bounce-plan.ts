@@ -1,0 +1,88 @@
+/**
+ * Who gets told about a job's failed recipients, and what each report line says.
+ *
+ * Decides: which bounced/expired recipients are reported (DSN NOTIFY: NEVER or a list without
+ * FAILURE suppresses; no NOTIFY means the default, FAILURE), the RFC 3464 fields of each
+ * (Action: failed, Status, Diagnostic-Code "smtp; <reply>" when a server said it else
+ * "X-Postfix; <text>", Remote-MTA, ORCPT), and where the report goes:
+ * - a normal sender gets the report, from the null sender;
+ * - a null sender (a bounce that failed) or the double-bounce address is never bounced to; the
+ *   failure is only logged, and when bounceNoticeRecipient is set a notice goes there, sent from
+ *   doubleBounceSender@myhostname (Postfix's 2bounce_notice_recipient copy). Failures of mail
+ *   from the double-bounce address are only logged (no notice either), so a notice cannot loop.
+ * Never: talks to Redis, builds MIME (bounce-message.ts), sends mail (bounce-dispatch.ts).
+ */
+import type { ResolvedOptions } from '../core/options.ts';
+import type { Recipient } from '../core/types.ts';
+import type { DsnRecipientReport } from './bounce-message.ts';
+import { wantsNotification } from './bounce-message.ts';
+import type { WorkerJournalEntry } from './outcome-plan.ts';
+
+export type BounceTarget =
+  | { kind: 'none'; reason: 'nothing-failed' | 'notify-suppressed' }
+  | { kind: 'log-only'; reports: DsnRecipientReport[] }
+  | { kind: 'send'; from: string; to: string; reports: DsnRecipientReport[]; notice: boolean };
+
+/** The double-bounce address as Postfix writes it: double_bounce_sender@myhostname. */
+export function doubleBounceAddress(opts: ResolvedOptions): string {
+  const s = opts.doubleBounceSender;
+  return s.includes('@') ? s : `${s}@${opts.myhostname}`;
+}
+
+/** "smtp; 550 5.1.1 ..." when the outcome came from a server reply, else "X-Postfix; <text>". */
+export function diagnosticCodeFor(e: Pick<WorkerJournalEntry, 'reply' | 'diagnostic'>): string {
+  if (e.reply !== undefined && e.reply !== '') return `smtp; ${e.reply}`;
+  return `X-Postfix; ${e.diagnostic}`;
+}
+
+/** One RFC 3464 per-recipient block for a failed (bounced or expired) recipient. */
+export function failedReport(e: WorkerJournalEntry, recipient: Recipient | undefined): DsnRecipientReport {
+  const r: DsnRecipientReport = {
+    finalRecipient: e.recipient,
+    action: 'failed',
+    status: e.dsn,
+    diagnosticCode: diagnosticCodeFor(e),
+    lastAttemptDate: e.at,
+  };
+  if (recipient?.orcpt !== undefined) r.originalRecipient = recipient.orcpt;
+  if (e.remoteMta !== undefined) r.remoteMta = e.remoteMta;
+  return r;
+}
+
+/** The failed entries of one job, in recipient order, that asked to be told about failure. */
+export function reportableFailures(
+  entries: WorkerJournalEntry[],
+  jobId: string,
+  recipients: Recipient[],
+): { reports: DsnRecipientReport[]; failedCount: number } {
+  const byAddress = new Map(recipients.map((r) => [r.address, r]));
+  const failed = entries.filter(
+    (e) => e.jobId === jobId && (e.status === 'bounced' || e.status === 'expired'),
+  );
+  const reports: DsnRecipientReport[] = [];
+  for (const e of failed) {
+    const rcpt = byAddress.get(e.recipient);
+    if (!wantsNotification(rcpt?.notify, 'failed')) continue;
+    reports.push(failedReport(e, rcpt));
+  }
+  return { reports, failedCount: failed.length };
+}
+
+/** Where the report for one job's failures goes (see the header). */
+export function planBounce(p: {
+  sender: string;
+  jobId: string;
+  entries: WorkerJournalEntry[];
+  recipients: Recipient[];
+  opts: ResolvedOptions;
+}): BounceTarget {
+  const { reports, failedCount } = reportableFailures(p.entries, p.jobId, p.recipients);
+  if (failedCount === 0) return { kind: 'none', reason: 'nothing-failed' };
+  if (reports.length === 0) return { kind: 'none', reason: 'notify-suppressed' };
+  const doubleBounce = doubleBounceAddress(p.opts);
+  if (p.sender.toLowerCase() === doubleBounce.toLowerCase()) return { kind: 'log-only', reports };
+  if (p.sender !== '') return { kind: 'send', from: '', to: p.sender, reports, notice: false };
+  const notice = p.opts.bounceNoticeRecipient;
+  if (notice === '') return { kind: 'log-only', reports };
+  return { kind: 'send', from: doubleBounce, to: notice, reports, notice: true };
+}

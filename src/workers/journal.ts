@@ -1,0 +1,74 @@
+/**
+ * The per-message recipient journal and the events stream, as the worker writes them.
+ *
+ * Decides: how an attempt's final outcomes are recorded: one MULTI per attempt with an HSETNX per
+ * final recipient (the first final outcome wins; a re-run never overwrites it) and an XADD
+ * MAXLEN ~ per event (fields: encodeDeliveryEvent from the queue schema).
+ * Never: decides outcomes (outcome-plan.ts), deletes the journal (message-store.ts gives it a TTL).
+ */
+import type { Redis } from 'ioredis';
+import type { DeliveryEvent } from '../queue/job-schema.ts';
+import { encodeDeliveryEvent, parseJournalEntry } from '../queue/job-schema.ts';
+import { EVENTS_MAXLEN, type QueueKeys } from '../queue/keys.ts';
+import type { WorkerJournalEntry } from './outcome-plan.ts';
+
+/** Every final outcome recorded for a message, by recipient address. Bad entries are skipped. */
+export async function readJournal(
+  redis: Redis,
+  keys: QueueKeys,
+  queueId: string,
+): Promise<Map<string, WorkerJournalEntry>> {
+  const raw = await redis.hgetall(keys.journal(queueId));
+  const out = new Map<string, WorkerJournalEntry>();
+  for (const [address, json] of Object.entries(raw)) {
+    try {
+      const parsed: unknown = JSON.parse(json);
+      const entry: WorkerJournalEntry = parseJournalEntry(parsed);
+      if (
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        'reply' in parsed &&
+        typeof parsed.reply === 'string'
+      ) {
+        entry.reply = parsed.reply;
+      }
+      out.set(address, entry);
+    } catch {
+      // A damaged entry still marks the recipient final: never deliver twice.
+      out.set(address, {
+        recipient: address,
+        status: 'sent',
+        dsn: '',
+        relay: '',
+        diagnostic: 'unreadable journal entry',
+        at: 0,
+        jobId: '',
+      });
+    }
+  }
+  return out;
+}
+
+/** Record final outcomes (HSETNX) and append events, atomically. Returns how many entries were new. */
+export async function commitOutcome(
+  redis: Redis,
+  keys: QueueKeys,
+  queueId: string,
+  journal: WorkerJournalEntry[],
+  events: DeliveryEvent[],
+): Promise<number> {
+  if (journal.length === 0 && events.length === 0) return 0;
+  const multi = redis.multi();
+  for (const e of journal) multi.hsetnx(keys.journal(queueId), e.recipient, JSON.stringify(e));
+  for (const ev of events)
+    multi.xadd(keys.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', ...encodeDeliveryEvent(ev));
+  const replies = (await multi.exec()) ?? [];
+  let fresh = 0;
+  for (let i = 0; i < journal.length; i++) {
+    const [err, value] = replies[i] ?? [null, 0];
+    if (err) throw err;
+    if (value === 1) fresh++;
+  }
+  for (const [err] of replies.slice(journal.length)) if (err) throw err;
+  return fresh;
+}

@@ -1,0 +1,236 @@
+/**
+ * The BullMQ processor of the `deliver` queue: one job = one delivery request (message × next-hop
+ * × ≤ recipient limit), run again with the deferred subset until every recipient is final.
+ *
+ * Decides: the order of a job's steps: validate the data (malformed → UnrecoverableError, the only
+ * way to `failed`), load body and meta, skip recipients already final in the journal, run the
+ * attempt, record final outcomes and events at once (one MULTI), then either requeue the deferred
+ * subset (updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, send
+ * the job's one failure report and release the message. Any other error puts the job back with
+ * backoff (the same step pattern), so no recipient is ever lost to a processor error.
+ * Never: classifies SMTP outcomes (the agent does), builds MIME, reads the environment.
+ */
+
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ResolvedOptions } from '../core/options.ts';
+import type { Clock, Logger, Random } from '../core/ports.ts';
+import { backoffDelayMs } from '../core/retry-policy.ts';
+import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
+import type { QueueKeys } from '../queue/keys.ts';
+import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
+import { commitOutcome, readJournal } from './journal.ts';
+import { loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
+import {
+  expiredLogLine,
+  nextJobData,
+  pendingRecipients,
+  planAttemptOutcome,
+  type WorkerJournalEntry,
+} from './outcome-plan.ts';
+
+export const MALFORMED_JOB_PREFIX = 'malformed delivery job';
+
+export interface ProcessorDeps {
+  redis: Redis;
+  keys: QueueKeys;
+  opts: ResolvedOptions;
+  agent: { deliver(req: AttemptRequest): Promise<AttemptResult> };
+  notifications: NotificationSender;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  journalTtlSec?: number;
+}
+
+/** Return value of a completed job: this job's final counts. */
+export interface DeliverJobResult {
+  queueId: string;
+  sent: number;
+  bounced: number;
+  expired: number;
+  /** The message body was gone (deleted) before this job could run. */
+  messageGone?: boolean;
+}
+
+/** The part of a BullMQ Job the processor uses (a real Job satisfies it). */
+export type DeliverJob = Pick<Job, 'id' | 'data' | 'updateData' | 'moveToDelayed'>;
+
+export type DeliverProcessor = (
+  job: DeliverJob,
+  token?: string,
+  signal?: AbortSignal,
+) => Promise<DeliverJobResult>;
+
+interface RunCtx {
+  deps: ProcessorDeps;
+  job: DeliverJob;
+  jobId: string;
+  token: string | undefined;
+  signal: AbortSignal | undefined;
+  data: DeliveryJobData;
+  log: Logger;
+}
+
+export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
+  return async (job, token, signal) => {
+    let data: DeliveryJobData;
+    try {
+      data = parseDeliveryJobData(job.data);
+    } catch (err) {
+      deps.logger.error(
+        { event: 'job-malformed', jobId: job.id, err: String(err) },
+        'malformed delivery job',
+      );
+      throw new UnrecoverableError(
+        `${MALFORMED_JOB_PREFIX}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    const jobId = job.id ?? `${data.queueId}-unknown`;
+    const log = deps.logger.child({ queueId: data.queueId, jobId, nexthop: data.nexthop });
+    const ctx: RunCtx = { deps, job, jobId, token, signal, data, log };
+    try {
+      return await runJob(ctx);
+    } catch (err) {
+      if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+      return delayAfterError(ctx, err);
+    }
+  };
+}
+
+/** An unexpected error: keep the job, try again after a backoff. */
+async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
+  const { deps, data } = ctx;
+  const now = deps.clock.now();
+  const delayMs = backoffDelayMs({
+    arrivalTime: data.arrivalTime,
+    now,
+    opts: deps.opts,
+    random: deps.random,
+  });
+  ctx.log.error(
+    { event: 'job-error', err: err instanceof Error ? err.message : String(err), retryInMs: delayMs },
+    'delivery job failed unexpectedly; retrying later',
+  );
+  await ctx.job.moveToDelayed(now + delayMs, ctx.token);
+  throw new DelayedError();
+}
+
+async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
+  const { deps, data } = ctx;
+  const stored = await loadMessage(deps.redis, deps.keys, data.queueId);
+  if (stored === undefined) {
+    ctx.log.warn({ event: 'message-gone' }, `${data.queueId}: message is gone (deleted); job ends`);
+    await release(ctx);
+    return { queueId: data.queueId, sent: 0, bounced: 0, expired: 0, messageGone: true };
+  }
+  const journal = await readJournal(deps.redis, deps.keys, data.queueId);
+  const pending = pendingRecipients(data.recipients, new Set(journal.keys()));
+  if (pending.length < data.recipients.length) {
+    ctx.log.info(
+      { event: 'skip-final', skipped: data.recipients.length - pending.length },
+      'recipients already final skipped',
+    );
+  }
+  if (pending.length > 0) await attemptAndRecord(ctx, stored, pending, journal);
+  await dispatchFailureReport(notificationDeps(deps, ctx.log), {
+    jobId: ctx.jobId,
+    token: ctx.token ?? '',
+    data,
+    meta: stored.meta,
+    body: stored.body,
+    journal: journal.values(),
+  });
+  await release(ctx);
+  return summarize(data.queueId, ctx.jobId, journal);
+}
+
+/** One attempt; returns when every recipient is final, throws DelayedError after a requeue. */
+async function attemptAndRecord(
+  ctx: RunCtx,
+  stored: StoredMessage,
+  pending: DeliveryJobData['recipients'],
+  journal: Map<string, WorkerJournalEntry>,
+): Promise<void> {
+  const { deps, data } = ctx;
+  const activeTime = deps.clock.now();
+  const req: AttemptRequest = {
+    queueId: data.queueId,
+    sender: data.sender,
+    recipients: pending,
+    nexthop: data.nexthop,
+    protocol: data.transport,
+    message: stored.body,
+    size: data.size,
+    eightBit: data.eightBit,
+    smtputf8: data.smtputf8,
+    requireTls: data.requireTls,
+    arrivalTime: data.arrivalTime,
+    activeTime,
+    cacheHint: 'load+store',
+  };
+  if (data.dsn !== undefined) req.dsn = data.dsn;
+  if (ctx.signal !== undefined) req.signal = ctx.signal;
+  const result = await deps.agent.deliver(req);
+  const now = deps.clock.now();
+  const plan = planAttemptOutcome({
+    data: { ...data, recipients: pending },
+    jobId: ctx.jobId,
+    result,
+    now,
+    opts: deps.opts,
+  });
+  await commitOutcome(deps.redis, deps.keys, data.queueId, plan.journal, plan.events);
+  for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
+  if (plan.expired)
+    ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
+  if (plan.deferred.length === 0) return;
+  const next = nextJobData(data, plan);
+  if (plan.delayWarning.length > 0) {
+    await dispatchDelayWarning(notificationDeps(deps, ctx.log), {
+      data: next,
+      body: stored.body,
+      recipients: plan.delayWarning,
+      now,
+    });
+  }
+  const delayMs = backoffDelayMs({
+    arrivalTime: data.arrivalTime,
+    now,
+    opts: deps.opts,
+    random: deps.random,
+  });
+  await ctx.job.updateData(next);
+  await ctx.job.moveToDelayed(now + delayMs, ctx.token);
+  ctx.log.info(
+    { event: 'requeued', deferred: plan.deferred.length, attempts: next.attempts, retryInMs: delayMs },
+    'deferred recipients requeued',
+  );
+  throw new DelayedError();
+}
+
+function notificationDeps(deps: ProcessorDeps, logger: Logger) {
+  return { redis: deps.redis, keys: deps.keys, opts: deps.opts, sender: deps.notifications, logger };
+}
+
+async function release(ctx: RunCtx): Promise<void> {
+  const { deps, data } = ctx;
+  const p: { queueId: string; jobId: string; journalTtlSec?: number } = {
+    queueId: data.queueId,
+    jobId: ctx.jobId,
+  };
+  if (deps.journalTtlSec !== undefined) p.journalTtlSec = deps.journalTtlSec;
+  const left = await releaseJob(deps.redis, deps.keys, p);
+  if (left === 0) ctx.log.info({ event: 'removed' }, `${data.queueId}: removed`);
+}
+
+function summarize(
+  queueId: string,
+  jobId: string,
+  journal: Map<string, WorkerJournalEntry>,
+): DeliverJobResult {
+  const out: DeliverJobResult = { queueId, sent: 0, bounced: 0, expired: 0 };
+  for (const e of journal.values()) if (e.jobId === jobId) out[e.status]++;
+  return out;
+}

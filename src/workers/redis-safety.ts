@@ -1,0 +1,89 @@
+/**
+ * Whether the Redis the worker is about to use would keep queued mail.
+ *
+ * Decides: Redis is safe when `maxmemory-policy` is `noeviction` (any other policy may evict jobs
+ * or bodies when memory is full) and at least one persistence mechanism is on (AOF `appendonly
+ * yes`, or RDB snapshots: a non-empty `save`). Facts come from CONFIG GET, or from INFO when a
+ * managed host blocks CONFIG. Unknown facts count as unsafe; the caller may override.
+ * Never: changes Redis configuration.
+ */
+import type { Redis } from 'ioredis';
+
+export interface RedisSafetyFacts {
+  maxmemoryPolicy?: string;
+  appendonly?: string;
+  save?: string;
+}
+
+export interface RedisSafetyVerdict {
+  safe: boolean;
+  problems: string[];
+}
+
+/** Pure verdict over the facts. */
+export function judgeRedisSafety(f: RedisSafetyFacts): RedisSafetyVerdict {
+  const problems: string[] = [];
+  if (f.maxmemoryPolicy === undefined)
+    problems.push('maxmemory-policy is unknown (CONFIG GET and INFO refused)');
+  else if (f.maxmemoryPolicy !== 'noeviction') {
+    problems.push(
+      `maxmemory-policy is "${f.maxmemoryPolicy}"; it must be "noeviction" or Redis may evict queued mail`,
+    );
+  }
+  const aof = f.appendonly === 'yes';
+  const rdb = f.save !== undefined && f.save.trim() !== '';
+  if (!aof && !rdb) {
+    problems.push(
+      'no persistence: appendonly is not "yes" and save is empty; a Redis restart would lose queued mail',
+    );
+  }
+  return { safe: problems.length === 0, problems };
+}
+
+async function configGet(redis: Redis, name: string): Promise<string | undefined> {
+  try {
+    const reply = (await redis.config('GET', name)) as unknown;
+    if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+  } catch {
+    // CONFIG may be renamed or disabled on managed hosts: fall back to INFO.
+  }
+  return undefined;
+}
+
+function infoField(info: string, field: string): string | undefined {
+  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
+  return m?.[1]?.trim();
+}
+
+/** Read the facts from a live Redis. */
+export async function readRedisSafetyFacts(redis: Redis): Promise<RedisSafetyFacts> {
+  const facts: RedisSafetyFacts = {};
+  const policy = await configGet(redis, 'maxmemory-policy');
+  const appendonly = await configGet(redis, 'appendonly');
+  const save = await configGet(redis, 'save');
+  if (policy !== undefined) facts.maxmemoryPolicy = policy;
+  if (appendonly !== undefined) facts.appendonly = appendonly;
+  if (save !== undefined) facts.save = save;
+  if (policy === undefined || appendonly === undefined) {
+    const info = await redis.info().catch(() => '');
+    const p = infoField(info, 'maxmemory_policy');
+    const aof = infoField(info, 'aof_enabled');
+    if (facts.maxmemoryPolicy === undefined && p !== undefined) facts.maxmemoryPolicy = p;
+    if (facts.appendonly === undefined && aof !== undefined) facts.appendonly = aof === '1' ? 'yes' : 'no';
+  }
+  return facts;
+}
+
+export async function checkRedisSafety(redis: Redis): Promise<RedisSafetyVerdict> {
+  return judgeRedisSafety(await readRedisSafetyFacts(redis));
+}
+
+/** The refusal message printed by `mxq worker`. */
+export function unsafeRedisMessage(v: RedisSafetyVerdict): string {
+  return [
+    'mxq worker: refusing to start: this Redis could lose queued mail:',
+    ...v.problems.map((p) => `  - ${p}`),
+    'Fix: redis-server --appendonly yes --maxmemory-policy noeviction (or CONFIG SET both),',
+    'or start with --allow-unsafe-redis to accept the risk (tests, throw-away setups).',
+  ].join('\n');
+}
