@@ -1,0 +1,131 @@
+/**
+ * The queue client applications use: createMailQueue() → send(), events(), waitForOutcome(),
+ * and the operator operations list(), flush(), remove().
+ *
+ * Decides: the composition (one ioredis connection shared with a BullMQ producer Queue, a queue id
+ * generator per client) and the order of send(): validate → id → plan jobs → one atomic write.
+ * Never: delivers mail (workers do); writes anything when validation fails.
+ */
+import { Queue } from 'bullmq';
+import type { Redis, RedisOptions } from 'ioredis';
+import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
+import type { Clock, Random } from '../core/ports.ts';
+import { closeRedisClient, createRedisClient } from './connection.ts';
+import { writeMessage } from './enqueue.ts';
+import { type EventsOptions, followEvents, waitForOutcome } from './events.ts';
+import { jobDataFor, planJobs } from './job-plan.ts';
+import type { DeliveryEvent, DeliveryJobData, MessageMeta, RecipientJournalEntry } from './job-schema.ts';
+import { DEFAULT_PREFIX, type QueueKeys, queueKeys } from './keys.ts';
+import { flushQueue, listQueue, type QueueEntry, type RemoveReport, removeMessages } from './operations.ts';
+import { createQueueIdGenerator } from './queue-id.ts';
+import { type SendInput, validateSendInput } from './validate.ts';
+
+export type { QueueEntry, RemoveReport } from './operations.ts';
+export { MailQueueInputError, type SendInput } from './validate.ts';
+
+export interface MailQueueOptions {
+  /** `redis://` / `rediss://` URL, or ioredis options (Sentinel: `{ sentinels, name }`). */
+  redis: string | RedisOptions;
+  /** Key prefix with a hash tag; default "{mxq}". */
+  prefix?: string;
+  options?: DeliveryOptionsInput;
+  /** Defaults: the system clock and Math.random (ids only). */
+  clock?: Clock;
+  random?: Random;
+  /** waitForOutcome() default timeout, ms (default 60000). */
+  defaultWaitMs?: number;
+}
+
+export interface MailQueue {
+  send(input: SendInput): Promise<{ queueId: string; jobIds: string[] }>;
+  events(opts?: EventsOptions): AsyncIterable<DeliveryEvent & { id: string }>;
+  waitForOutcome(queueId: string, opts?: { timeoutMs?: number }): Promise<RecipientJournalEntry[]>;
+  list(): Promise<QueueEntry[]>;
+  flush(): Promise<number>;
+  /** Number of messages deleted; messages with an active job keep that job (see removeReport). */
+  remove(queueId: string | 'ALL'): Promise<number>;
+  removeReport(queueId: string | 'ALL'): Promise<RemoveReport>;
+  /** The resolved delivery options and key names this client uses. */
+  readonly resolvedOptions: ResolvedOptions;
+  readonly keys: QueueKeys;
+  close(): Promise<void>;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
+const SYSTEM_RANDOM: Random = { next: () => Math.random() };
+
+function buildMeta(
+  queueId: string,
+  v: ReturnType<typeof validateSendInput>,
+  arrivalTime: number,
+  jobIds: string[],
+) {
+  const meta: MessageMeta = {
+    queueId,
+    sender: v.sender,
+    size: v.size,
+    arrivalTime,
+    recipients: v.recipients,
+    eightBit: v.eightBit,
+    smtputf8: v.smtputf8,
+    requireTls: v.requireTls,
+    jobIds,
+  };
+  if (v.dsn !== undefined) meta.dsn = v.dsn;
+  if (v.isBounce) meta.isBounce = true;
+  return meta;
+}
+
+export function createMailQueue(opts: MailQueueOptions): MailQueue {
+  const resolved = resolveOptions(opts.options ?? {});
+  const keys = queueKeys(opts.prefix ?? DEFAULT_PREFIX);
+  const clock = opts.clock ?? SYSTEM_CLOCK;
+  const nextId = createQueueIdGenerator({ clock, random: opts.random ?? SYSTEM_RANDOM });
+  const redis: Redis = createRedisClient(opts.redis);
+  const queue = new Queue<DeliveryJobData>(keys.deliverQueue, { connection: redis, prefix: keys.bullPrefix });
+  const readers = new Set<AbortController>();
+
+  async function send(input: SendInput) {
+    const v = validateSendInput(input, resolved);
+    const queueId = nextId();
+    const arrivalTime = clock.now();
+    const planned = planJobs(queueId, v, resolved);
+    const jobIds = planned.map((j) => j.jobId);
+    const jobs = planned.map((j) => ({ jobId: j.jobId, data: jobDataFor(queueId, j, v, arrivalTime) }));
+    await writeMessage(redis, queue, keys, {
+      meta: buildMeta(queueId, v, arrivalTime, jobIds),
+      body: v.body,
+      jobs,
+    });
+    return { queueId, jobIds };
+  }
+
+  async function* events(eopts: EventsOptions = {}) {
+    const ctl = new AbortController();
+    readers.add(ctl);
+    const signal = eopts.signal === undefined ? ctl.signal : AbortSignal.any([ctl.signal, eopts.signal]);
+    try {
+      yield* followEvents(redis, keys, { ...eopts, signal });
+    } finally {
+      readers.delete(ctl);
+    }
+  }
+
+  return {
+    send,
+    events,
+    waitForOutcome: (queueId, w) =>
+      waitForOutcome(redis, keys, queueId, w?.timeoutMs ?? opts.defaultWaitMs ?? 60_000),
+    list: () => listQueue(redis, queue, keys),
+    flush: () => flushQueue(queue),
+    remove: async (target) => (await removeMessages(redis, queue, keys, target)).deleted,
+    removeReport: (target) => removeMessages(redis, queue, keys, target),
+    resolvedOptions: resolved,
+    keys,
+    async close() {
+      for (const ctl of readers) ctl.abort();
+      await queue.close();
+      await closeRedisClient(redis);
+    },
+  };
+}
