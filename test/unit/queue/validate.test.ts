@@ -160,7 +160,7 @@ describe('validateSendInput: DSN and flags', () => {
     ['dsn.orcpt', { orcpt: 'not an address' }],
     ['dsn', 'FULL'],
   ])('rejects %s = %j', (field, dsn) => {
-    expect(fieldOf({ dsn: dsn as SendInput['dsn'] })).toBe(field);
+    expect(fieldOf({ dsn: dsn as NonNullable<SendInput['dsn']> })).toBe(field);
   });
   it('requires exactly one recipient for orcpt', () => {
     expect(fieldOf({ to: ['a@x.test', 'b@x.test'], dsn: { orcpt: 'o@x.test' } })).toBe('dsn.orcpt');
