@@ -1,0 +1,106 @@
+/**
+ * Message body → DATA wire bytes (and BDAT chunks), streaming.
+ *
+ * Decides: every bare CR and bare LF becomes CRLF, lines starting with '.' get another '.',
+ * the body ends with exactly one CRLF.CRLF (a missing final CRLF is added), NUL is refused.
+ * Never: buffers the whole message; writes to a socket (the caller does, with backpressure).
+ */
+
+export class BodyNulError extends Error {
+  constructor() {
+    super('message contains a NUL byte');
+    this.name = 'BodyNulError';
+  }
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+
+/** A streaming normalizer: feed chunks, then `end()`. `stuff` enables dot-stuffing (DATA). */
+export interface BodyEncoder {
+  push(chunk: Uint8Array): Buffer;
+  /** Flushes a pending CR and the final CRLF (and ".\r\n" when stuffing). */
+  end(): Buffer;
+}
+
+export function createBodyEncoder(stuff: boolean): BodyEncoder {
+  let lineStart = true;
+  let pendingCr = false;
+  return {
+    push(chunk) {
+      const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
+      let o = 0;
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i] as number;
+        if (pendingCr) {
+          pendingCr = false;
+          out[o++] = CR;
+          out[o++] = LF;
+          lineStart = true;
+          if (b === LF) continue;
+        }
+        if (b === CR) {
+          pendingCr = true;
+        } else if (b === LF) {
+          out[o++] = CR;
+          out[o++] = LF;
+          lineStart = true;
+        } else if (b === 0) {
+          throw new BodyNulError();
+        } else {
+          if (lineStart && b === DOT && stuff) out[o++] = DOT;
+          out[o++] = b;
+          lineStart = false;
+        }
+      }
+      return out.subarray(0, o);
+    },
+    end() {
+      const parts: number[] = [];
+      if (pendingCr || !lineStart) parts.push(CR, LF);
+      pendingCr = false;
+      lineStart = true;
+      if (stuff) parts.push(DOT, CR, LF);
+      return Buffer.from(parts);
+    },
+  };
+}
+
+/** Async iterable of normalized chunks from a Buffer or an iterable source. */
+export async function* encodeBody(
+  source: Buffer | (() => AsyncIterable<Uint8Array>),
+  stuff: boolean,
+  chunkSize = 65536,
+): AsyncGenerator<Buffer> {
+  const enc = createBodyEncoder(stuff);
+  if (Buffer.isBuffer(source)) {
+    for (let i = 0; i < source.length; i += chunkSize) yield enc.push(source.subarray(i, i + chunkSize));
+  } else {
+    for await (const chunk of source()) if (chunk.length > 0) yield enc.push(chunk);
+  }
+  yield enc.end();
+}
+
+/** Whole-buffer helper (tests, small messages). */
+export function encodeBodySync(source: Uint8Array, stuff: boolean): Buffer {
+  const enc = createBodyEncoder(stuff);
+  return Buffer.concat([enc.push(source), enc.end()]);
+}
+
+/** Regroups a chunk stream into chunks of about `size` bytes (BDAT); the last one may be short or empty. */
+export async function* rechunk(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let len = 0;
+  for await (const c of source) {
+    parts.push(c);
+    len += c.length;
+    while (len >= size) {
+      const all = Buffer.concat(parts);
+      yield all.subarray(0, size);
+      parts = [all.subarray(size)];
+      len -= size;
+    }
+  }
+  yield Buffer.concat(parts);
+}

@@ -1,0 +1,79 @@
+/**
+ * A greeted SMTP/LMTP session (SmtpSession): transactions, RSET, QUIT, usability, and resuming on
+ * a socket handed over from another process without a new greeting or EHLO.
+ *
+ * Decides: reuse count and timestamps, when a session is usable (open, no stray byte or EOF while
+ * idle, no broken transaction), whether QUIT's reply is awaited (deps.skipQuitResponse).
+ * Never: caches itself (src/cache does); throws for protocol or I/O errors.
+ */
+import type { Socket } from 'node:net';
+import type { SessionState, SmtpSession, TransactionRequest, TransactionResult } from '../core/ports.ts';
+import { type Channel, createChannel } from './channel.ts';
+import { type EngineDeps, type EngineDepsInput, engineDeps } from './engine-deps.ts';
+import { runTransaction } from './transaction.ts';
+
+export type SessionTls = SessionState['tls'];
+
+export function createSession(ch: Channel, state: SessionState, deps: EngineDeps): SmtpSession {
+  let broken = false;
+  let busy = false;
+  ch.setIdle(true);
+  const session: SmtpSession = {
+    state,
+    async transaction(req: TransactionRequest): Promise<TransactionResult> {
+      busy = true;
+      ch.setIdle(false);
+      try {
+        const res = await runTransaction(ch, state, req);
+        state.lastUsedAt = deps.clock.now();
+        if (res.completeSession) state.reuseCount += 1;
+        if (!res.reusable) broken = true;
+        else ch.setIdle(true);
+        return res;
+      } finally {
+        busy = false;
+      }
+    },
+    async reset(timeoutMs, signal) {
+      if (!session.isUsable()) return false;
+      ch.setIdle(false);
+      try {
+        await ch.write('RSET\r\n', timeoutMs, signal, ['RSET']);
+        const r = await ch.readReply(timeoutMs, signal);
+        const ok = r.code >= 200 && r.code < 300;
+        if (ok) ch.setIdle(true);
+        else broken = true;
+        return ok;
+      } catch {
+        broken = true;
+        ch.destroy();
+        return false;
+      }
+    },
+    async quit(timeoutMs) {
+      broken = true;
+      try {
+        await ch.write('QUIT\r\n', timeoutMs, undefined, ['QUIT']);
+        if (!deps.skipQuitResponse) await ch.readReply(timeoutMs);
+      } catch {
+        // A failure after the transaction is settled is not recorded (§5.6).
+      }
+      ch.socket.end();
+      ch.destroy();
+    },
+    close() {
+      broken = true;
+      ch.destroy();
+    },
+    isUsable() {
+      return !broken && !busy && ch.usable;
+    },
+  };
+  return session;
+}
+
+/** Continue a session on a socket handed over from another process (no greeting, no EHLO). */
+export function resumeSession(socket: Socket, state: SessionState, deps?: EngineDepsInput): SmtpSession {
+  const d = engineDeps(deps);
+  return createSession(createChannel(socket, d.transcript), state, d);
+}

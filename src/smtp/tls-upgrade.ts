@@ -1,0 +1,120 @@
+/**
+ * The TLS handshake over an existing socket (STARTTLS or SMTPS) and the certificate checks per
+ * level: none for may/encrypt, SHA-256 of the certificate or its SPKI for fingerprint, PKIX trust
+ * plus a name in `matchNames` for verify/secure.
+ *
+ * Decides: SNI (settings.servername, else the host name when it is not an IP literal), trust
+ * anchors (settings.ca instead of Node's store), session-ticket offer and emission.
+ * Never: speaks SMTP; decides what a failed check means (handshake.ts does).
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { TlsSettings } from '../core/ports.ts';
+
+export interface TlsFacts {
+  protocol?: string;
+  cipher?: string;
+  resumed: boolean;
+  /** Chain trusted by the trust store. */
+  trusted: boolean;
+  /** The check the level asks for passed (always true for may/encrypt). */
+  matched: boolean;
+}
+
+export type TlsOutcome =
+  | { ok: true; socket: tls.TLSSocket; facts: TlsFacts }
+  | { ok: false; timeout: boolean };
+
+const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const norm = (f: string): string => f.replace(/:/g, '').toLowerCase();
+
+function fingerprintMatch(cert: tls.PeerCertificate, wanted: string[]): boolean {
+  if (!cert.raw) return false;
+  const certHash = hex(cert.raw);
+  let spkiHash = '';
+  try {
+    const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+    spkiHash = hex(spki);
+  } catch {
+    spkiHash = '';
+  }
+  return wanted.map(norm).some((w) => w === certHash || (spkiHash !== '' && w === spkiHash));
+}
+
+function certNames(cert: tls.PeerCertificate): string[] {
+  const sans = (cert.subjectaltname ?? '')
+    .split(/,\s*/)
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4).toLowerCase());
+  if (sans.length > 0) return sans;
+  const cn = cert.subject?.CN;
+  return typeof cn === 'string' ? [cn.toLowerCase()] : [];
+}
+
+/** verify/secure name check: exact names via tls.checkServerIdentity, ".domain" as any sub-domain. */
+export function nameMatches(cert: tls.PeerCertificate, matchNames: string[]): boolean {
+  const names = certNames(cert);
+  for (const m of matchNames.map((n) => n.toLowerCase())) {
+    if (m.startsWith('.')) {
+      if (names.some((n) => n.replace(/^\*/, '').endsWith(m) && n.length > m.length)) return true;
+    } else if (tls.checkServerIdentity(m, cert) === undefined) return true;
+  }
+  return false;
+}
+
+function judge(socket: tls.TLSSocket, settings: TlsSettings): TlsFacts {
+  const cert = socket.getPeerCertificate();
+  const cipher = socket.getCipher();
+  const proto = socket.getProtocol();
+  const trusted = socket.authorized;
+  let matched = true;
+  if (settings.level === 'fingerprint') matched = fingerprintMatch(cert, settings.fingerprints ?? []);
+  else if (settings.level === 'verify' || settings.level === 'secure')
+    matched = trusted && nameMatches(cert, settings.matchNames ?? []);
+  return {
+    ...(proto ? { protocol: proto } : {}),
+    ...(cipher?.name ? { cipher: cipher.name } : {}),
+    resumed: socket.isSessionReused(),
+    trusted,
+    matched,
+  };
+}
+
+export function startTls(
+  socket: net.Socket,
+  settings: TlsSettings,
+  host: string,
+  timeoutMs: number,
+): Promise<TlsOutcome> {
+  return new Promise((resolve) => {
+    const servername = settings.servername ?? (net.isIP(host) === 0 ? host : undefined);
+    const t = tls.connect({
+      socket,
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      ...(servername ? { servername } : {}),
+      ...(settings.ca ? { ca: settings.ca } : {}),
+      ...(settings.sessionTicket ? { session: settings.sessionTicket } : {}),
+    });
+    t.on('error', () => undefined); // errors after the handshake reach the channel's listener
+    const onTicket = settings.onSessionTicket;
+    if (onTicket) t.on('session', (s: Buffer) => onTicket(s));
+    let timer: NodeJS.Timeout | undefined;
+    const done = (r: TlsOutcome): void => {
+      if (timer) clearTimeout(timer);
+      t.off('secureConnect', onSecure);
+      t.off('error', onError);
+      t.off('close', onClose);
+      if (!r.ok) t.destroy();
+      resolve(r);
+    };
+    const onSecure = (): void => done({ ok: true, socket: t, facts: judge(t, settings) });
+    const onError = (): void => done({ ok: false, timeout: false });
+    const onClose = (): void => done({ ok: false, timeout: false });
+    t.once('secureConnect', onSecure);
+    t.once('error', onError);
+    t.once('close', onClose);
+    if (timeoutMs > 0) timer = setTimeout(() => done({ ok: false, timeout: true }), timeoutMs);
+  });
+}
