@@ -26,6 +26,7 @@ export interface NotificationSender {
     from: string;
     to: string[];
     message: Buffer;
+    isBounce?: boolean;
   }): Promise<{ queueId: string; jobIds: string[] }>;
 }
 
@@ -88,7 +89,12 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     ...reportEnvelope(deps.opts, data, p.body),
     recipients: target.reports,
   });
-  const sent = await deps.sender.send({ from: target.from, to: [target.to], message: report });
+  const sent = await deps.sender.send({
+    from: target.from,
+    to: [target.to],
+    message: report,
+    isBounce: true,
+  });
   await deps.redis.set(marker, `sent:${sent.queueId}`, 'EX', JOURNAL_TTL_SEC);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
   logger.info(
@@ -147,7 +153,7 @@ export async function dispatchDelayWarning(
     ...reportEnvelope(deps.opts, data, p.body),
     recipients: reports,
   });
-  const sent = await deps.sender.send({ from: '', to: [data.sender], message: report });
+  const sent = await deps.sender.send({ from: '', to: [data.sender], message: report, isBounce: true });
   deps.logger.info(
     { event: 'delay-warning-sent', queueId: data.queueId, bounceQueueId: sent.queueId },
     `${data.queueId}: sender delay notification: ${sent.queueId}`,

@@ -113,7 +113,7 @@ export function planAttemptOutcome(p: PlanInput): AttemptPlan {
   const expired = isExpired({
     arrivalTime: data.arrivalTime,
     now,
-    nullSender: data.sender === '',
+    nullSender: data.sender === '' || data.isBounce === true,
     opts: p.opts,
   });
   if (expired) {

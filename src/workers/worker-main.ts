@@ -15,7 +15,8 @@ import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { type EmbeddedRedis, EmbeddedRedisUnavailable, startEmbeddedRedis } from './embedded-redis.ts';
 import { checkRedisSafety, unsafeRedisMessage } from './redis-safety.ts';
 import { sweepFailedJobs } from './stall-recovery.ts';
-import { createWorkerRuntime, type WorkerRuntime } from './wiring.ts';
+import { createWorker } from './wiring.ts';
+import type { WorkerRuntime } from './worker-runtime.ts';
 
 export interface WorkerMainArgs {
   redisUrl?: string;
@@ -107,7 +108,7 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
   }
   try {
     if (!(await redisSafetyOk(url, a))) return 78;
-    const runtime = createWorkerRuntime({
+    const runtime = createWorker({
       redisUrl: url,
       prefix: a.prefix ?? DEFAULT_PREFIX,
       logger: a.logger,

@@ -1,7 +1,7 @@
 /**
- * The one composition root of a worker process: Redis connections, the delivery agent, the mail
- * queue used for notifications, the processor and the BullMQ Worker with its crash-safety
- * settings and listeners.
+ * A worker's BullMQ side, given a delivery agent: Redis connections, the mail queue used for
+ * notifications, the processor and the BullMQ Worker with its crash-safety settings and listeners.
+ * wiring.ts adds the real delivery agent; tests may pass a scripted one.
  *
  * Decides: BullMQ settings: the installation prefix, maxStalledCount 10 (stalls are recovered,
  * not failed), lockDuration/stalledInterval (defaults 60 s / 30 s; shorter in tests), a worker
@@ -16,7 +16,6 @@ import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
-import { createDeliveryAgent } from './agent.ts';
 import { createDeliverProcessor, type DeliverJobResult } from './processor.ts';
 import { putBack } from './stall-recovery.ts';
 
@@ -36,8 +35,8 @@ export interface WorkerConfig {
   journalTtlSec?: number;
   clock?: Clock;
   random?: Random;
-  /** For tests: a delivery agent to use instead of the real one. */
-  agent?: { deliver(req: AttemptRequest): Promise<AttemptResult>; close(): Promise<void> };
+  /** The delivery agent (wiring.ts passes the real one). */
+  agent: { deliver(req: AttemptRequest): Promise<AttemptResult>; close(): Promise<void> };
 }
 
 export interface WorkerRuntime {
@@ -68,7 +67,7 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
   workerConnection.on('error', () => {
     // reported through the worker's own 'error' listener
   });
-  const agent = cfg.agent ?? createDeliveryAgent(options, { logger });
+  const agent = cfg.agent;
   const mailQueue = createMailQueue({ redis: cfg.redisUrl, prefix, options: cfg.options ?? {} });
   const processor = createDeliverProcessor({
     redis,
