@@ -9,4 +9,4 @@ export { parseEhloReply } from './capabilities.ts';
 export { SmtpInputError } from './commands.ts';
 export { createSmtpConnector, type SmtpConnectorDeps } from './connector.ts';
 export { createReplyParser } from './reply-parser.ts';
-export { resumeSession } from './session.ts';
+export { type DetachableSession, isDetachable, resumeSession } from './session.ts';

@@ -14,11 +14,21 @@ import { runTransaction } from './transaction.ts';
 
 export type SessionTls = SessionState['tls'];
 
-export function createSession(ch: Channel, state: SessionState, deps: EngineDeps): SmtpSession {
+/** An engine session can hand its plaintext socket over (to another process) with its state. */
+export interface DetachableSession extends SmtpSession {
+  /** Stop using the socket and return it with a state copy; undefined when TLS is active or not idle. */
+  detach(): { socket: Socket; state: SessionState } | undefined;
+}
+
+export function isDetachable(s: SmtpSession): s is DetachableSession {
+  return typeof (s as Partial<DetachableSession>).detach === 'function';
+}
+
+export function createSession(ch: Channel, state: SessionState, deps: EngineDeps): DetachableSession {
   let broken = false;
   let busy = false;
   ch.setIdle(true);
-  const session: SmtpSession = {
+  const session: DetachableSession = {
     state,
     async transaction(req: TransactionRequest): Promise<TransactionResult> {
       busy = true;
@@ -68,12 +78,25 @@ export function createSession(ch: Channel, state: SessionState, deps: EngineDeps
     isUsable() {
       return !broken && !busy && ch.usable;
     },
+    detach() {
+      if (state.tls.active || !session.isUsable()) return undefined;
+      broken = true;
+      const socket = ch.detach();
+      socket.pause();
+      return { socket, state: structuredClone(state) };
+    },
   };
   return session;
 }
 
 /** Continue a session on a socket handed over from another process (no greeting, no EHLO). */
-export function resumeSession(socket: Socket, state: SessionState, deps?: EngineDepsInput): SmtpSession {
+export function resumeSession(
+  socket: Socket,
+  state: SessionState,
+  deps?: EngineDepsInput,
+): DetachableSession {
   const d = engineDeps(deps);
-  return createSession(createChannel(socket, d.transcript), state, d);
+  const ch = createChannel(socket, d.transcript);
+  socket.resume();
+  return createSession(ch, state, d);
 }
