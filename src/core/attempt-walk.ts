@@ -1,0 +1,328 @@
+/**
+ * One list element of an attempt (the body of Postfix's smtp_connect_inet/_local loop): resolve,
+ * try cached sessions (§6.4), then walk the addresses with the limits, connecting, handshaking and
+ * running one transaction per session.
+ *
+ * Decides: FINAL_NEXTHOP changes from resolution (i_am_mx, x.4.6), FINAL_SERVER per session, the
+ * address/session counters and the plaintext retry of the same address (§7.4).
+ * Never: classifies failures (trouble.ts via attempt-record.ts) or builds cache labels itself.
+ */
+import type { AttemptRun } from './attempt.ts';
+import { markAllUnmarked, trace } from './attempt-record.ts';
+import { runSession } from './attempt-session.ts';
+import type { NexthopTarget } from './nexthop.ts';
+import type { SaslCredentials, SmtpSession, TlsSettings } from './ports.ts';
+import { requireTlsPolicyFor } from './requiretls-policy.ts';
+import { resolveServers } from './resolve.ts';
+import {
+  cachePolicyFor,
+  requireTlsInForce,
+  requireTlsLevelFailure,
+  requireTlsNeedsTls,
+  saslFor,
+  stageTimeouts,
+} from './route-plan.ts';
+import type { LabelContext } from './session-reuse.ts';
+import { destLabelFor, endpointLabelFor, labelContext, takeProbed } from './session-reuse.ts';
+import { tlsSettingsFor } from './tls-policy.ts';
+import { isLoopStatus } from './trouble.ts';
+import type { Endpoint, RequireTlsPolicy } from './types.ts';
+import { namaddrport } from './types.ts';
+
+export interface ElementInput {
+  site: string;
+  target: NexthopTarget;
+  first: boolean;
+  finalNexthop: boolean;
+}
+
+export interface Element extends ElementInput {
+  requireTls: RequireTlsPolicy;
+  bestPref: number;
+  addrCount: number;
+  sessCount: number;
+  /** Addresses still to try, in order. */
+  list: Endpoint[];
+}
+
+/** What the per-address checks decided for one endpoint. */
+export interface AddressPrep {
+  tls: TlsSettings;
+  sasl?: SaslCredentials;
+  plaintextRetryAllowed: boolean;
+  tlsReuse?: boolean;
+}
+
+const epKey = (ep: Pick<Endpoint, 'address' | 'port'>): string => `${ep.address} ${ep.port}`;
+
+function domainOf(run: AttemptRun, target: NexthopTarget): string {
+  return target.kind === 'unix' ? run.opts.myhostname : target.host;
+}
+
+/** §4.2 per-address checks: TLS policy, wrappermode, REQUIRETLS; undefined = skip the address. */
+function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boolean): AddressPrep | undefined {
+  const domain = domainOf(run, el.target);
+  const policy = tlsSettingsFor({
+    element: el.target,
+    domain,
+    mxHost: ep.host,
+    protocol: run.req.protocol,
+    opts: run.opts,
+  });
+  if (!policy.ok) {
+    if (policy.warning !== undefined) {
+      // wrappermode with a level below encrypt: warn and skip; `why` is not updated (§7.5).
+      run.log.warn({ event: 'tls-policy', server: ep.host }, policy.warning);
+      trace(run, ep, 'skipped-wrappermode');
+      return undefined;
+    }
+    run.why = policy.failure;
+    run.log.warn({ event: 'tls-policy', server: ep.host }, `${run.req.queueId}: ${policy.failure.text}`);
+    trace(run, ep, 'skipped-tls-policy');
+    return undefined;
+  }
+  let tls = policy.settings;
+  if (ep.kind === 'unix' && tls.level === 'may') tls = { ...tls, level: 'none' };
+  const rt = requireTlsLevelFailure(el.requireTls, tls.level, ep.host);
+  if (rt !== undefined) {
+    run.why = rt;
+    run.log.info({ event: 'requiretls', server: ep.host }, `${run.req.queueId}: ${rt.text}`);
+    trace(run, ep, 'skipped-requiretls');
+    return undefined;
+  }
+  if (plain) tls = { ...tls, level: 'none' };
+  const sasl = saslFor(el.site, ep.host, run.opts);
+  const aged = run.activeTime - run.req.arrivalTime >= run.opts.minimalBackoffTime;
+  const plaintextRetryAllowed =
+    !plain && tls.level === 'may' && sasl === undefined && !requireTlsNeedsTls(el.requireTls) && aged;
+  return {
+    tls,
+    ...(sasl !== undefined ? { sasl } : {}),
+    plaintextRetryAllowed,
+    tlsReuse: policy.connectionReuse,
+  };
+}
+
+function limitReached(run: AttemptRun, el: Element): boolean {
+  const { smtpMxAddressLimit: al, smtpMxSessionLimit: sl } = run.opts;
+  return (al > 0 && el.addrCount >= al) || (sl > 0 && el.sessCount >= sl);
+}
+
+/** §6.4 steps 1-2: the dest label, then the endpoint label of each best-preference address. */
+async function reuseCached(run: AttemptRun, el: Element): Promise<void> {
+  const { deps, opts } = run;
+  const takeAndRun = async (label: string, prep: AddressPrep): Promise<boolean> => {
+    if (el.list.length === 0 || limitReached(run, el) || run.ledger.remaining() === 0) return false;
+    const session = await takeProbed(deps.cache, label, opts.smtpRsetTimeout, run.req.signal);
+    if (session === undefined) return false;
+    const ep = session.state.endpoint;
+    el.list = el.list.filter((e) => epKey(e) !== epKey(ep));
+    run.usedViaCache.add(epKey(ep));
+    el.addrCount++;
+    el.sessCount++;
+    if (limitReached(run, el)) el.list = [];
+    const finalServer = el.finalNexthop && el.list.length === 0;
+    await runSession(
+      run,
+      el,
+      session,
+      { ...prep, plaintextRetryAllowed: false },
+      { finalServer, fromCache: true },
+    );
+    return true;
+  };
+  const best = el.list[0];
+  if (el.first && run.requestNexthop !== undefined && best !== undefined) {
+    const prep = quietPrep(run, el, best);
+    if (prep !== undefined) await takeAndRun(destLabelFor(labelCtx(run, el), el.site, prep.tls.level), prep);
+  }
+  for (const ep of el.list.filter((e) => e.preference === el.bestPref)) {
+    const prep = quietPrep(run, el, ep);
+    if (prep === undefined) continue;
+    const label = endpointLabelFor(labelCtx(run, el), {
+      endpoint: ep,
+      tlsLevel: prep.tls.level,
+      site: el.site,
+      sasl: prep.sasl,
+    });
+    await takeAndRun(label, prep);
+  }
+}
+
+/** The TLS settings for a cache lookup, without logging or tracing a skip. */
+function quietPrep(run: AttemptRun, el: Element, ep: Endpoint): AddressPrep | undefined {
+  const domain = domainOf(run, el.target);
+  const policy = tlsSettingsFor({
+    element: el.target,
+    domain,
+    mxHost: ep.host,
+    protocol: run.req.protocol,
+    opts: run.opts,
+  });
+  if (!policy.ok) return undefined;
+  const level = ep.kind === 'unix' && policy.settings.level === 'may' ? 'none' : policy.settings.level;
+  if (requireTlsLevelFailure(el.requireTls, level, ep.host) !== undefined) return undefined;
+  const sasl = saslFor(el.site, ep.host, run.opts);
+  return {
+    tls: { ...policy.settings, level },
+    ...(sasl !== undefined ? { sasl } : {}),
+    plaintextRetryAllowed: false,
+    tlsReuse: policy.connectionReuse,
+  };
+}
+
+function labelCtx(run: AttemptRun, el: Pick<Element, 'requireTls'>): LabelContext {
+  return labelContext(run, el.requireTls);
+}
+
+/** Connect (or take a cached session for a non-best address) and handshake. */
+async function openSession(
+  run: AttemptRun,
+  el: Element,
+  ep: Endpoint,
+  prep: AddressPrep,
+  finalIfLast: () => boolean,
+): Promise<{ session?: SmtpSession; fromCache: boolean; plainRetry: boolean }> {
+  const { deps, opts, req } = run;
+  if (run.cachePolicy.load && ep.preference !== el.bestPref) {
+    const label = endpointLabelFor(labelCtx(run, el), {
+      endpoint: ep,
+      tlsLevel: prep.tls.level,
+      site: el.site,
+      sasl: prep.sasl,
+    });
+    const cached = await takeProbed(deps.cache, label, opts.smtpRsetTimeout, req.signal);
+    if (cached !== undefined) {
+      run.usedViaCache.add(epKey(ep));
+      return { session: cached, fromCache: true, plainRetry: false };
+    }
+  }
+  const conn = await deps.connector.connect({
+    endpoint: ep,
+    protocol: req.protocol,
+    connectTimeoutMs: opts.smtpConnectTimeout,
+    ...(opts.smtpBindAddress !== '' ? { bindAddress: opts.smtpBindAddress } : {}),
+    ...(opts.smtpBindAddress6 !== '' ? { bindAddress6: opts.smtpBindAddress6 } : {}),
+    ...(opts.smtpBindAddressEnforce ? { bindAddressEnforce: true } : {}),
+    ...(req.signal !== undefined ? { signal: req.signal } : {}),
+  });
+  if (!conn.ok) {
+    run.why = conn.failure;
+    run.log.info({ event: 'connect-failed', server: ep.host }, conn.failure.text);
+    trace(run, ep, 'connect-failed');
+    return { fromCache: false, plainRetry: false };
+  }
+  const finalServer = ep.kind === 'unix' || finalIfLast();
+  const hs = await conn.connection.handshake({
+    protocol: req.protocol,
+    heloName: opts.smtpHeloName,
+    myHostname: opts.myhostname,
+    loopDetect: el.target.loopDetect,
+    bestMx: ep.preference === el.bestPref,
+    requestNexthop: req.nexthop,
+    tls: prep.tls,
+    requireTls: el.requireTls,
+    smtputf8Required: run.smtputf8Required,
+    ...(prep.sasl !== undefined ? { sasl: prep.sasl } : {}),
+    skip5xxGreeting: opts.smtpSkip5xxGreeting,
+    alwaysSendEhlo: opts.smtpAlwaysSendEhlo,
+    neverSendEhlo: opts.smtpNeverSendEhlo,
+    discardEhloKeywords: opts.smtpDiscardEhloKeywords,
+    timeouts: stageTimeouts(opts),
+    plaintextRetryAllowed: prep.plaintextRetryAllowed,
+    ...(req.signal !== undefined ? { signal: req.signal } : {}),
+  });
+  if (hs.ok) return { session: hs.session, fromCache: false, plainRetry: false };
+  const plainRetry = hs.failure.retryAsPlaintext === true && prep.plaintextRetryAllowed;
+  markAllUnmarked(run, hs.failure, { finalServer: finalServer && !plainRetry, relay: namaddrport(ep) });
+  run.ledger.sweep();
+  conn.connection.close();
+  trace(run, ep, plainRetry ? 'tls-failed-retry-plaintext' : 'handshake-failed');
+  return { fromCache: false, plainRetry };
+}
+
+/** The address loop of one element (§4.2). */
+async function walkAddresses(run: AttemptRun, el: Element): Promise<void> {
+  const { smtpMxAddressLimit: addrLimit, smtpMxSessionLimit: sessLimit } = run.opts;
+  let idx = 0;
+  let plain = false;
+  // Bounded: idx only moves forward, except one plaintext retry per address.
+  while (idx < el.list.length && run.ledger.remaining() > 0) {
+    const ep = el.list[idx] as Endpoint;
+    let next: number | undefined = idx + 1 < el.list.length ? idx + 1 : undefined;
+    el.addrCount++;
+    if (addrLimit > 0 && el.addrCount >= addrLimit) next = undefined;
+    const prep = prepareAddress(run, el, ep, plain);
+    plain = false;
+    if (prep === undefined) {
+      idx = next ?? el.list.length;
+      continue;
+    }
+    const opened = await openSession(run, el, ep, prep, () => el.finalNexthop && next === undefined);
+    if (opened.plainRetry) {
+      el.addrCount--;
+      plain = true;
+      continue;
+    }
+    if (opened.session !== undefined) {
+      el.sessCount++;
+      if (sessLimit > 0 && el.sessCount >= sessLimit) next = undefined;
+      const finalServer = ep.kind === 'unix' || (el.finalNexthop && next === undefined);
+      const out = await runSession(run, el, opened.session, prep, {
+        finalServer,
+        fromCache: opened.fromCache,
+      });
+      if (out.plainRetry) {
+        el.sessCount--;
+        el.addrCount--;
+        plain = true;
+        continue;
+      }
+    }
+    idx = next ?? el.list.length;
+  }
+}
+
+/** One list element; returns FINAL_NEXTHOP (the site loop stops after it). */
+export async function runElement(run: AttemptRun, input: ElementInput): Promise<boolean> {
+  const { target } = input;
+  const el: Element = {
+    ...input,
+    requireTls: requireTlsInForce(run.req, run.opts, () =>
+      requireTlsPolicyFor(domainOf(run, target), run.opts),
+    ),
+    bestPref: 0,
+    addrCount: 0,
+    sessCount: 0,
+    list: [],
+  };
+  if (target.kind === 'unix') {
+    el.finalNexthop = true;
+    el.list = [{ kind: 'unix', host: run.opts.myhostname, address: target.host, port: 0, preference: 0 }];
+  } else {
+    const resolved = await resolveServers(target, {
+      dns: run.deps.dns,
+      random: run.deps.random,
+      opts: run.opts,
+      ...(run.req.signal !== undefined ? { signal: run.req.signal } : {}),
+    });
+    for (const w of resolved.warnings) run.log.warn({ event: 'dns-warning', nexthop: input.site }, w);
+    if (resolved.iAmMx) el.finalNexthop = true;
+    if (resolved.endpoints.length === 0 && resolved.failure !== undefined) {
+      run.why = resolved.failure;
+      if (isLoopStatus(resolved.failure.status)) el.finalNexthop = true;
+    }
+    el.list = resolved.endpoints;
+  }
+  if (el.list.length > 0 && el.first) {
+    run.cachePolicy = cachePolicyFor(target, run.req.cacheHint, run.opts);
+    run.requestNexthop = input.site;
+  }
+  if (el.list.length > 0 && run.cachePolicy.load) {
+    el.list = el.list.filter((ep) => !run.usedViaCache.has(epKey(ep)));
+  }
+  el.bestPref = Math.min(...el.list.map((ep) => ep.preference));
+  if (el.list.length > 0 && run.cachePolicy.load) await reuseCached(run, el);
+  await walkAddresses(run, el);
+  return el.finalNexthop;
+}
