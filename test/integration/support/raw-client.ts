@@ -56,6 +56,7 @@ export function rawConnect(
     async startTls(o) {
       const plain = client.socket as Socket;
       plain.removeAllListeners('data');
+      box.buf = ''; // plaintext received after the STARTTLS reply is discarded
       const t = tlsConnect({ socket: plain, rejectUnauthorized: false, ...o });
       await new Promise<void>((resolve, reject) => {
         t.once('secureConnect', () => resolve());
