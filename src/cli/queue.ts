@@ -1,7 +1,116 @@
 /**
- * `mxq queue`: placeholder until its issue lands.
+ * `mxq queue`: list the queue like Postfix's mailq; also the connection options every queue
+ * command shares (--redis, --prefix, --config).
+ *
+ * usage: mxq queue [--json] [--redis URL] [--prefix P] [--config FILE]
+ * Decides: the mailq layout (queue id with "*" when a job is active, size, arrival, sender, then
+ * each pending recipient with its last deferral reason in parentheses) and the JSON shape.
+ * Never: changes the queue. Exit: 0, 64 usage, 75 Redis unreachable.
  */
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('mxq queue: not implemented yet\n');
-  return 69;
+import { parseArgs } from 'node:util';
+import type { DeliveryOptionsInput } from '../core/options.ts';
+import { createMailQueue, type MailQueue, type QueueEntry } from '../queue/mail-queue.ts';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
+
+export const CONNECTION_ARGS = {
+  redis: { type: 'string' },
+  prefix: { type: 'string' },
+  config: { type: 'string' },
+} as const;
+
+export interface ConnectionArgs {
+  redis?: string | undefined;
+  prefix?: string | undefined;
+  config?: string | undefined;
+}
+
+/** Opens the queue client a command works on (flags win over REDIS_URL / MXQ_PREFIX). */
+export async function openQueueFromArgs(args: ConnectionArgs): Promise<MailQueue> {
+  const env = readMxqEnv();
+  let options: DeliveryOptionsInput = {};
+  if (args.config !== undefined) {
+    const { loadConfigFile } = await import('../runtime/config.ts');
+    options = await loadConfigFile(args.config);
+  }
+  return createMailQueue({
+    redis: args.redis ?? env.redisUrl ?? DEFAULT_REDIS_URL,
+    prefix: args.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX,
+    options,
+    // A command line tool should fail within seconds when Redis is down.
+    connectionOptions: {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5000,
+      retryStrategy: (n) => (n > 3 ? null : 250),
+    },
+  });
+}
+
+/** Runs a command body with an open queue, mapping failures to sysexits codes. */
+export async function withQueue(
+  name: string,
+  args: ConnectionArgs,
+  body: (q: MailQueue) => Promise<number>,
+): Promise<number> {
+  const q = await openQueueFromArgs(args);
+  try {
+    return await body(q);
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const hint = /max retries|ECONNREFUSED|ETIMEDOUT|ENOTFOUND/.test(text) ? 'cannot reach Redis: ' : '';
+    process.stderr.write(`mxq ${name}: ${hint}${text}\n`);
+    return 75;
+  } finally {
+    await q.close();
+  }
+}
+
+function ctime20(ms: number): string {
+  const d = new Date(ms);
+  const day = d.toLocaleString('en-US', { weekday: 'short' });
+  const mon = d.toLocaleString('en-US', { month: 'short' });
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${day} ${mon} ${String(d.getDate()).padStart(2, ' ')} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+const PENDING = new Set(['queued', 'active', 'deferred', 'failed']);
+
+/** mailq text for the given entries. */
+export function formatMailq(entries: QueueEntry[]): string {
+  if (entries.length === 0) return 'Mail queue is empty\n';
+  const lines = ['-Queue ID-      --Size-- ----Arrival Time---- -Sender/Recipient-------'];
+  let bytes = 0;
+  for (const e of entries) {
+    bytes += e.size;
+    const id = `${e.queueId}${e.active ? '*' : ' '}`;
+    lines.push(
+      `${id.padEnd(15)} ${String(e.size).padStart(8)} ${ctime20(e.arrivalTime)}  ${e.sender || 'MAILER-DAEMON'}`,
+    );
+    let lastReason: string | undefined;
+    for (const r of e.recipients.filter((x) => PENDING.has(x.status))) {
+      if (r.reason !== undefined && r.reason !== lastReason) lines.push(`(${r.reason})`);
+      lastReason = r.reason;
+      lines.push(`${' '.repeat(45)}${r.address}`);
+    }
+    lines.push('');
+  }
+  const kbytes = Math.ceil(bytes / 1024);
+  lines.push(`-- ${kbytes} Kbytes in ${entries.length} Request${entries.length === 1 ? '' : 's'}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: ConnectionArgs & { json?: boolean };
+  try {
+    values = parseArgs({ args: argv, options: { ...CONNECTION_ARGS, json: { type: 'boolean' } } }).values;
+  } catch (err) {
+    process.stderr.write(
+      `mxq queue: ${(err as Error).message}\nusage: mxq queue [--json] [--redis URL] [--prefix P] [--config FILE]\n`,
+    );
+    return 64;
+  }
+  return withQueue('queue', values, async (q) => {
+    const entries = await q.list();
+    process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : formatMailq(entries));
+    return 0;
+  });
 }

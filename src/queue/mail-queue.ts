@@ -26,6 +26,8 @@ export { MailQueueInputError, type SendInput } from './validate.ts';
 export interface MailQueueOptions {
   /** `redis://` / `rediss://` URL, or ioredis options (Sentinel: `{ sentinels, name }`). */
   redis: string | RedisOptions;
+  /** ioredis options merged over a URL or the options above (e.g. a CLI's short retry limits). */
+  connectionOptions?: RedisOptions;
   /** Key prefix with a hash tag; default "{mxq}". */
   prefix?: string;
   options?: DeliveryOptionsInput;
@@ -81,8 +83,11 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
   const keys = queueKeys(opts.prefix ?? DEFAULT_PREFIX);
   const clock = opts.clock ?? SYSTEM_CLOCK;
   const nextId = createQueueIdGenerator({ clock, random: opts.random ?? SYSTEM_RANDOM });
-  const redis: Redis = createRedisClient(opts.redis);
+  const redis: Redis = createRedisClient(opts.redis, opts.connectionOptions);
   const queue = new Queue<DeliveryJobData>(keys.deliverQueue, { connection: redis, prefix: keys.bullPrefix });
+  // Connection errors reach callers through the failing command; without a listener BullMQ
+  // would print each reconnect error.
+  queue.on('error', () => {});
   const readers = new Set<AbortController>();
 
   async function send(input: SendInput) {

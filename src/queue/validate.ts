@@ -69,14 +69,10 @@ export function showValue(s: string): string {
 const NOTIFY_WORDS: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'DELAY']);
 const ENVID_MAX = 100;
 
-/** Size of the body once every bare CR or LF becomes CRLF. */
+/** Size of the body once every bare LF becomes CRLF (as the SMTP client sends it). */
 export function normalizedSize(body: Buffer): number {
   let size = body.length;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c === 0x0a && body[i - 1] !== 0x0d) size++;
-    else if (c === 0x0d && body[i + 1] !== 0x0a) size++;
-  }
+  for (let i = 0; i < body.length; i++) if (body[i] === 0x0a && body[i - 1] !== 0x0d) size++;
   return size;
 }
 

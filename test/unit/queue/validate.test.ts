@@ -98,7 +98,7 @@ describe('validateSendInput: recipients', () => {
 
 describe('validateSendInput: message', () => {
   it('measures size after CRLF normalization', () => {
-    expect(normalizedSize(Buffer.from('a\nb\r\nc\rd'))).toBe(10);
+    expect(normalizedSize(Buffer.from('a\nb\r\nc\rd'))).toBe(9);
     expect(validateSendInput({ ...base, message: 'x\n' }, opts).size).toBe(3);
   });
   it('rejects a message over messageSizeLimit (counting added CRs)', () => {
