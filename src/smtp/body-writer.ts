@@ -75,7 +75,14 @@ export async function* encodeBody(
 ): AsyncGenerator<Buffer> {
   const enc = createBodyEncoder(stuff);
   if (Buffer.isBuffer(source)) {
-    for (let i = 0; i < source.length; i += chunkSize) yield enc.push(source.subarray(i, i + chunkSize));
+    for (let i = 0; i < source.length; i += chunkSize) {
+      const out = enc.push(source.subarray(i, i + chunkSize));
+      if (i + chunkSize < source.length) yield out;
+      else {
+        yield Buffer.concat([out, enc.end()]);
+        return;
+      }
+    }
   } else {
     for await (const chunk of source()) if (chunk.length > 0) yield enc.push(chunk);
   }

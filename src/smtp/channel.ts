@@ -6,8 +6,9 @@
  * Never: interprets replies; words failures (callers map StreamError to §5.6 texts).
  */
 import type { Socket } from 'node:net';
+import type { SmtpReply } from '../core/types.ts';
 import type { StreamErrorKind } from './failures.ts';
-import { createReplyParser, type ParsedReply } from './reply-parser.ts';
+import { createReplyParser } from './reply-parser.ts';
 
 export class StreamError extends Error {
   readonly kind: StreamErrorKind;
@@ -22,7 +23,7 @@ export type Transcript = (dir: 'C' | 'S' | 'I', line: string) => void;
 
 export interface Channel {
   readonly socket: Socket;
-  readReply(timeoutMs: number, signal?: AbortSignal): Promise<ParsedReply>;
+  readReply(timeoutMs: number, signal?: AbortSignal): Promise<SmtpReply>;
   /** Write bytes; `show` is what the transcript records (one 'C' line each), if anything. */
   write(data: string | Uint8Array, timeoutMs: number, signal?: AbortSignal, show?: string[]): Promise<void>;
   /** Mark the stream idle (between transactions): any byte or EOF then makes it unusable. */
@@ -38,12 +39,12 @@ export interface Channel {
   destroy(): void;
 }
 
-type Waiter = { resolve: (r: ParsedReply) => void; reject: (e: StreamError) => void };
+type Waiter = { resolve: (r: SmtpReply) => void; reject: (e: StreamError) => void };
 
 export function createChannel(initial: Socket, transcript?: Transcript): Channel {
   let socket = initial;
   const parser = createReplyParser();
-  let queue: ParsedReply[] = [];
+  let queue: SmtpReply[] = [];
   let waiter: Waiter | undefined;
   let failed: StreamErrorKind | undefined;
   let idle = false;
@@ -60,8 +61,9 @@ export function createChannel(initial: Socket, transcript?: Transcript): Channel
     if (idle) stray = true;
     for (const r of parser.push(chunk)) {
       if (transcript) for (const l of r.lines) transcript('S', l);
-      if (r.malformed) protocolError = true;
-      queue.push(r);
+      const { malformed, ...reply } = r;
+      if (malformed) protocolError = true;
+      queue.push(reply);
     }
     if (parser.overflow) {
       fail('overflow');
@@ -130,7 +132,7 @@ export function createChannel(initial: Socket, transcript?: Transcript): Channel
       if (ready) return Promise.resolve(ready);
       if (failed) return Promise.reject(new StreamError(failed));
       return withDeadline(timeoutMs, signal, (done) => {
-        const p = new Promise<ParsedReply>((resolve, reject) => {
+        const p = new Promise<SmtpReply>((resolve, reject) => {
           waiter = { resolve, reject };
         });
         // A timeout/abort rejects via done(); drop the waiter then.

@@ -101,7 +101,10 @@ async function upgrade(
   }
   const raw = ch.detach(); // discard every byte buffered before the TLS handshake
   const out = await startTls(raw, p.tls, ep.host, p.timeouts.starttls);
-  if (!out.ok) return { ok: false, quit: false, failure: handshakeFailed(p) };
+  if (!out.ok) {
+    ch.info(`TLS handshake with ${namaddr(ep)} failed${out.timeout ? ' (timeout)' : ''}`);
+    return { ok: false, quit: false, failure: handshakeFailed(p) };
+  }
   ch.attach(out.socket);
   const f = out.facts;
   ch.info(

@@ -80,26 +80,30 @@ async function readFor(c: PhaseCtx, cmd: Cmd, flow: Flow): Promise<void> {
   }
 }
 
-/** Writes the commands, pipelined in windows or lock-step, and reads every reply. */
+/** Writes the commands, pipelined in windows (one write per window) or lock-step, and reads every reply. */
 async function exchange(c: PhaseCtx, cmds: Cmd[], pipelining: boolean, flow: Flow): Promise<void> {
-  let pending: Cmd[] = [];
-  let unacked = 0;
-  const drain = async (): Promise<void> => {
-    for (const p of pending) await readFor(c, p, flow);
-    pending = [];
-    unacked = 0;
+  let batch: Cmd[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const first = batch[0] as Cmd;
+    c.step.stage = first.stage;
+    const lines = batch.map((b) => b.line);
+    await c.ch.write(`${lines.join('\r\n')}\r\n`, first.timeout, c.req.signal, lines);
+    const sent = batch;
+    batch = [];
+    bytes = 0;
+    for (const p of sent) await readFor(c, p, flow);
   };
   for (const cmd of cmds) {
     if (!pipelining && (flow.mailFailed || (cmd.kind === 'data' && c.ledger.accepted.length === 0))) return;
-    const bytes = cmd.line.length + 2;
-    if (pending.length > 0 && unacked + bytes > WINDOW) await drain();
-    c.step.stage = cmd.stage;
-    await c.ch.write(`${cmd.line}\r\n`, cmd.timeout, c.req.signal, [cmd.line]);
-    pending.push(cmd);
-    unacked += bytes;
-    if (!pipelining || cmd.kind === 'data') await drain();
+    const len = cmd.line.length + 2;
+    if (batch.length > 0 && bytes + len > WINDOW) await flush();
+    batch.push(cmd);
+    bytes += len;
+    if (!pipelining || cmd.kind === 'data') await flush();
   }
-  await drain();
+  await flush();
 }
 
 async function rset(c: PhaseCtx): Promise<boolean> {

@@ -3,6 +3,7 @@
  * endpoint for a peer, and connect+handshake in one call with a transcript.
  * Never: mocks sockets; talks beyond loopback.
  */
+import net from 'node:net';
 import type {
   HandshakeParams,
   SmtpSession,
@@ -80,4 +81,34 @@ export async function openSession(
   if (!c.ok) return { ok: false, failure: c.failure, lines };
   const h = await c.connection.handshake(heloParams({ protocol, ...over }));
   return h.ok ? { ok: true, session: h.session, lines } : { ok: false, failure: h.failure, lines };
+}
+
+const servers: net.Server[] = [];
+export function closeRawServers(): void {
+  for (const s of servers.splice(0)) s.close();
+}
+
+/** A minimal raw server: `onLine` answers each received line (for behaviour smtp-server lacks). */
+export async function rawServer(
+  onLine: (line: string, sock: net.Socket, raw: Buffer[]) => void,
+): Promise<{ host: string; port: number; raw: Buffer[] }> {
+  const raw: Buffer[] = [];
+  const srv = net.createServer((sock) => {
+    sock.write('220 raw.example.test ESMTP\r\n');
+    let buf = '';
+    sock.on('data', (d) => {
+      raw.push(d);
+      buf += d.toString('latin1');
+      for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        onLine(line, sock, raw);
+      }
+    });
+    sock.on('error', () => undefined);
+  });
+  servers.push(srv);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address() as net.AddressInfo;
+  return { host: '127.0.0.1', port: addr.port, raw };
 }

@@ -1,42 +1,22 @@
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSmtpConnector } from '../../../src/smtp/connector.ts';
 import { isDetachable, resumeSession } from '../../../src/smtp/session.ts';
 import { type SmtpPeer, startSmtpPeer, tempSocketPath } from '../../support/smtp-peer.ts';
-import { endpointOf, heloParams, openSession, txRequest } from './engine-fixtures.ts';
+import {
+  closeRawServers,
+  endpointOf,
+  heloParams,
+  openSession,
+  rawServer,
+  txRequest,
+} from './engine-fixtures.ts';
 
 let peer: SmtpPeer | undefined;
-const servers: net.Server[] = [];
 afterEach(async () => {
   await peer?.stop();
   peer = undefined;
-  for (const s of servers.splice(0)) s.close();
+  closeRawServers();
 });
-
-/** A minimal raw server: `onLine` answers each received line (for behaviour smtp-server lacks). */
-async function rawServer(
-  onLine: (line: string, sock: net.Socket, raw: Buffer[]) => void,
-): Promise<{ host: string; port: number; raw: Buffer[] }> {
-  const raw: Buffer[] = [];
-  const srv = net.createServer((sock) => {
-    sock.write('220 raw.example.test ESMTP\r\n');
-    let buf = '';
-    sock.on('data', (d) => {
-      raw.push(d);
-      buf += d.toString('latin1');
-      for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i).replace(/\r$/, '');
-        buf = buf.slice(i + 1);
-        onLine(line, sock, raw);
-      }
-    });
-    sock.on('error', () => undefined);
-  });
-  servers.push(srv);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address() as net.AddressInfo;
-  return { host: '127.0.0.1', port: addr.port, raw };
-}
 
 const rcpts = (...a: string[]) => a.map((address) => ({ address }));
 
