@@ -36,7 +36,8 @@ export function softenStatus(status: string): string {
 export function utf8Bytes(s: string): number[] {
   const out: number[] = [];
   for (const ch of s) {
-    const cp = ch.codePointAt(0) ?? 0;
+    const raw = ch.codePointAt(0) ?? 0;
+    const cp = raw >= 0xd800 && raw <= 0xdfff ? 0xfffd : raw; // lone surrogate → U+FFFD, as TextEncoder does
     if (cp < 0x80) out.push(cp);
     else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
     else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));

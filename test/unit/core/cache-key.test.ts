@@ -138,5 +138,12 @@ describe('hash and base64 helpers', () => {
         expect(base64Utf8(s)).toBe(Buffer.from(s, 'utf8').toString('base64'));
       }),
     );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(base64Utf8(s)).toBe(Buffer.from(s, 'utf8').toString('base64'));
+        expect(sha256Hex(s)).toBe(createHash('sha256').update(s, 'utf8').digest('hex'));
+      }),
+      { numRuns: 200 },
+    );
   });
 });

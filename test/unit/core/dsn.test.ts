@@ -40,13 +40,13 @@ describe('xtext', () => {
     expect(xtextEncode('é')).toBe('+C3+A9');
     expect(xtextEncode('plain')).toBe('plain');
   });
-  it('round-trips', () => {
+  it('round-trips well-formed strings', () => {
     fc.assert(
-      fc.property(fc.string(), (s) => {
+      fc.property(fc.string({ unit: 'grapheme' }), (s) => {
         const enc = xtextEncode(s);
         expect(enc).toMatch(/^[!-~]*$/);
         expect(enc).not.toMatch(/=/);
-        expect(xtextDecode(enc)).toBe(s.isWellFormed() ? s : xtextDecode(enc));
+        expect(xtextDecode(enc)).toBe(s);
       }),
     );
   });
