@@ -3,12 +3,14 @@
  *  [--drain-timeout S] [--lock-duration S] [--stalled-interval S]`: run delivery workers.
  *
  * Decides: argument syntax and where Redis comes from: --redis, else REDIS_URL, else the embedded
- * default (a redis-server from PATH under ./var/redis). SIGTERM/SIGINT drain the worker.
+ * default (a redis-server from PATH under ./var/redis); prefix: --prefix, else MXQ_PREFIX, else
+ * {mxq}. SIGTERM/SIGINT drain the worker.
  * Never: delivers mail itself (src/workers does).
  */
 import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import { loadConfigFile } from '../runtime/config.ts';
+import { readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS, runWorkerMain, type WorkerMainArgs } from '../workers/worker-main.ts';
 
@@ -59,8 +61,9 @@ export async function run(argv: string[]): Promise<number> {
     const stalled = positiveNumber('stalled-interval', str('stalled-interval'));
     const configPath = str('config');
     const options: DeliveryOptionsInput = configPath === undefined ? {} : await loadConfigFile(configPath);
-    const redisUrl = str('redis') ?? (process.env.REDIS_URL || undefined);
-    const prefix = str('prefix');
+    const env = readMxqEnv();
+    const redisUrl = str('redis') ?? env.redisUrl;
+    const prefix = str('prefix') ?? env.prefix;
     args = {
       logger: createLogger(),
       stderr: process.stderr,

@@ -94,12 +94,18 @@ afterAll(async () => {
 
 it('splits per domain, requeues the deferred subset, delivers, bounces once', async () => {
   const to = ['one@a.test', 'hard@b.test', 'later@b.test', 'ok@b.test', 'late@c.test'];
-  const { queueId, jobIds } = await mq.send({ from: 'app@src.test', to, message: 'Subject: three domains\r\n\r\nhello\r\n' });
+  const { queueId, jobIds } = await mq.send({
+    from: 'app@src.test',
+    to,
+    message: 'Subject: three domains\r\n\r\nhello\r\n',
+  });
   expect(jobIds).toHaveLength(3);
   // c.test has no server yet: its recipient is deferred (connection refused); then it appears
   await until('c.test deferred', async () => {
     const evs = await redis.xrange(mq.keys.events, '-', '+');
-    return evs.map(([, f]) => decodeDeliveryEvent(f)).find((e) => e.recipient === 'late@c.test' && e.event === 'deferred');
+    return evs
+      .map(([, f]) => decodeDeliveryEvent(f))
+      .find((e) => e.recipient === 'late@c.test' && e.event === 'deferred');
   });
   peers.push(await startSmtpPeer({ host: block.addr(3), port, script: { ehloName: 'mx.c.test' } }));
   const journal = await until('all final', async () => {
@@ -123,7 +129,9 @@ it('splits per domain, requeues the deferred subset, delivers, bounces once', as
   expect(text).toContain('multipart/report');
   expect(text).toContain('Final-Recipient: rfc822; hard@b.test');
   expect(text).toContain('Diagnostic-Code: smtp; 550 5.1.1');
-  expect(peers[0]?.messages.filter((m) => m.from === '' && m.body.toString().includes(queueId))).toHaveLength(1);
+  expect(peers[0]?.messages.filter((m) => m.from === '' && m.body.toString().includes(queueId))).toHaveLength(
+    1,
+  );
   const events = (await redis.xrange(mq.keys.events, '-', '+'))
     .map(([, f]) => decodeDeliveryEvent(f))
     .filter((e) => e.queueId === queueId);
