@@ -5,7 +5,9 @@ import { message, order, rcpt, request, scene } from './harness.ts';
 
 const mxZone = (n: number) => (addr: (n: number) => string) => {
   const zone: Record<string, { MX?: Array<[number, string]>; A?: string[] }> = {
-    'example.test': { MX: Array.from({ length: n }, (_, i) => [10 * (i + 1), `mx${i + 1}.example.test`] as [number, string]) },
+    'example.test': {
+      MX: Array.from({ length: n }, (_, i) => [10 * (i + 1), `mx${i + 1}.example.test`] as [number, string]),
+    },
   };
   for (let i = 1; i <= n; i++) zone[`mx${i}.example.test`] = { A: [addr(i)] };
   return zone;
@@ -25,11 +27,17 @@ describe('scenarios: MX walk', () => {
     const r = await agent.deliver(request());
     expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`]);
     for (const i of [0, 1]) {
-      expect(rcpt(r, i)).toMatchObject({ status: 'sent', dsn: '2.0.0', relay: `mx1.example.test[${s.addr(1)}]:25` });
+      expect(rcpt(r, i)).toMatchObject({
+        status: 'sent',
+        dsn: '2.0.0',
+        relay: `mx1.example.test[${s.addr(1)}]:25`,
+      });
       expect(rcpt(r, i).diagnostic).toMatch(/^250 /);
     }
     expect(p.messages).toHaveLength(1);
-    expect(logs().some((l) => l.startsWith(`QID1: to=<a@example.test>, relay=mx1.example.test[${s?.addr(1)}]:25`))).toBe(true);
+    expect(
+      logs().some((l) => l.startsWith(`QID1: to=<a@example.test>, relay=mx1.example.test[${s?.addr(1)}]:25`)),
+    ).toBe(true);
   });
 
   it('2: no MX, A record → sent via the domain address', async () => {
