@@ -7,7 +7,7 @@
  *  - lmtp: speak LMTP (LHLO; one DATA reply per accepted recipient).
  *  - tls {key, cert}: offer STARTTLS with that certificate (no tls → no STARTTLS at all);
  *    hideStartTls: keep the cert but do not advertise/accept STARTTLS; wrapperTls: SMTPS (TLS first).
- *  - size: advertise SIZE n (smtp-server rejects MAIL SIZE=>n and oversized DATA with 552).
+ *  - size: advertise SIZE n; MAIL SIZE=>n and a DATA body over n bytes get 552.
  *  - hidePipelining / hide8BitMime / hideSmtputf8 / hideDsn: drop that EHLO keyword.
  *  - chunking: advertise CHUNKING (BDAT itself is NOT implemented: it answers 500).
  *  - requireTls: advertise REQUIRETLS (smtp-server does so only inside TLS, as RFC 8689 wants,
@@ -143,7 +143,10 @@ function serverOptions(opts: PeerOptions): SMTPServerOptions {
     socketTimeout: 60_000,
     closeTimeout: 1000,
   };
-  if (opts.size !== undefined) o.size = opts.size;
+  if (opts.size !== undefined) {
+    o.size = opts.size;
+    o.rejectOversized = true;
+  }
   if (opts.tls !== undefined) {
     o.key = opts.tls.key;
     o.cert = opts.tls.cert;

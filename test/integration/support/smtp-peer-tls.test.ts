@@ -63,7 +63,8 @@ describe('smtp-peer TLS', () => {
       await c.reply();
       c.send('STARTTLS\r\nMAIL FROM:<evil@x.test>\r\n');
       expect(await c.reply()).toBe('220 2.0.0 Ready to start TLS');
-      for (let i = 0; i < 50 && !c.pending().includes('injected'); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 50 && !c.pending().includes('injected'); i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(c.pending()).toBe('250 injected\r\n');
       await c.startTls({ ca: pki.caCert, servername: HOST });
       c.send('EHLO c.test\r\n');

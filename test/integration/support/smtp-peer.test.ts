@@ -16,6 +16,8 @@ describe('smtp-peer (plain)', () => {
       expect(ehlo).toContain('CHUNKING');
       expect(ehlo).not.toContain('STARTTLS');
       expect(ehlo).not.toContain('AUTH');
+      c.send('MAIL FROM:<a@x.test> SIZE=2000\r\n');
+      expect(await c.reply()).toMatch(/^552/);
       c.send('MAIL FROM:<a@x.test> BODY=8BITMIME SIZE=20\r\nRCPT TO:<b@y.test> NOTIFY=NEVER\r\nDATA\r\n');
       expect(await c.reply()).toMatch(/^250/);
       expect(await c.reply()).toMatch(/^250/);
@@ -36,6 +38,7 @@ describe('smtp-peer (plain)', () => {
       expect(m?.tls).toBe(false);
       expect(peer.commands.map((x) => x.line)).toEqual([
         'EHLO client.test',
+        'MAIL FROM:<a@x.test> SIZE=2000',
         'MAIL FROM:<a@x.test> BODY=8BITMIME SIZE=20',
         'RCPT TO:<b@y.test> NOTIFY=NEVER',
         'DATA',
@@ -178,6 +181,60 @@ describe('smtp-peer (plain)', () => {
       expect(peer.commands.map((x) => x.line)).toContain(`AUTH PLAIN ${bad}`);
       expect(peer.commands.map((x) => x.line)).toContain(Buffer.from('p').toString('base64'));
       c.socket.destroy();
+    } finally {
+      await peer.stop();
+    }
+  });
+});
+
+describe('smtp-peer delays and disconnects', () => {
+  it('delays a reply, closes after a scripted 421 and disconnects at a stage', async () => {
+    const peer = await startSmtpPeer({ script: { delayMs: { mail: 300 }, rcpt: '421 4.4.2 bye now' } });
+    try {
+      const c = await rawConnect({ port: peer.port });
+      await c.reply();
+      c.send('EHLO c.test\r\nMAIL FROM:<a@x.test>\r\n');
+      await c.reply();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(c.pending()).toBe('');
+      expect(await c.reply()).toMatch(/^250/);
+      c.send('RCPT TO:<b@y.test>\r\n');
+      expect(await c.reply()).toBe('421 4.4.2 bye now');
+      await c.closed;
+      peer.setScript({ disconnectAt: 'rcpt', rset: '250 2.0.0 reset ok' });
+      const d = await rawConnect({ port: peer.port });
+      await d.reply();
+      d.send('HELO c.test\r\nRSET\r\n');
+      expect(await d.reply()).toMatch(/^250/);
+      expect(await d.reply()).toBe('250 2.0.0 reset ok');
+      d.send('MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n');
+      expect(await d.reply()).toMatch(/^250/);
+      expect(await d.reply()).toBe('');
+      await d.closed;
+      expect(peer.messages).toHaveLength(0);
+      expect(peer.connections).toBe(2);
+      expect(peer.commands.filter((x) => x.conn === 2).map((x) => x.line.split(' ')[0])).toEqual([
+        'HELO',
+        'RSET',
+        'MAIL',
+        'RCPT',
+      ]);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  it('closes during the body when told to', async () => {
+    const peer = await startSmtpPeer({ script: { disconnectAt: 'body' } });
+    try {
+      const c = await rawConnect({ port: peer.port });
+      await c.reply();
+      c.send('EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n');
+      for (let i = 0; i < 3; i++) await c.reply();
+      expect(await c.reply()).toMatch(/^354/);
+      c.send('part one\r\n');
+      expect(await c.reply()).toBe('');
+      await c.closed;
     } finally {
       await peer.stop();
     }
