@@ -140,9 +140,15 @@ async function removeOne(
     else kept++;
   }
   if (kept === 0) {
+    // `${message}:done` is the workers' set of jobs already counted (src/workers/message-store.ts).
     await redis
       .multi()
-      .del(keys.message(queueId), keys.messageJobs(queueId), keys.journal(queueId))
+      .del(
+        keys.message(queueId),
+        `${keys.message(queueId)}:done`,
+        keys.messageJobs(queueId),
+        keys.journal(queueId),
+      )
       .zrem(keys.messageIndex, queueId)
       .exec();
     return 'deleted';
