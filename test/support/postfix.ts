@@ -13,7 +13,7 @@
  * Never: installs or configures a Postfix instance, or listens beyond what it is given.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +76,10 @@ function mailConfigDir(root: string): string {
     'compatibility_level = 3.6\nsmtp_tls_loglevel = 1\n';
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'main.cf');
-  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return dir;
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file); // atomic: parallel test forks never see a half-written main.cf
   return dir;
 }
 

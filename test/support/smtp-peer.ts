@@ -233,7 +233,9 @@ function queueDataDone(state: ConnState | undefined, s: PeerScript, rcpts: strin
       : lmtp
         ? rcpts.map(() => s.dataDone as string)
         : [s.dataDone];
-  for (const r of replies) state.overrides.push(`${r.replace(/\r?\n/g, '\r\n')}\r\n`);
+  // smtp-server sends exactly one reply (SMTP) or one per accepted recipient (LMTP).
+  for (const r of replies.slice(0, lmtp ? rcpts.length : 1))
+    state.overrides.push(`${r.replace(/\r?\n/g, '\r\n')}\r\n`);
 }
 
 type Shared = {
