@@ -21,7 +21,7 @@ const BDAT_CHUNK = 1 << 17;
 export interface PhaseCtx {
   ch: Channel;
   ep: Endpoint;
-  serverName: string;
+  remoteMta: string;
   protocol: Protocol;
   req: TransactionRequest;
   ledger: Ledger;
@@ -39,13 +39,13 @@ export async function readEndOfData(c: PhaseCtx): Promise<void> {
     for (const i of [...c.ledger.accepted]) {
       const r = await c.ch.readReply(t, c.req.signal);
       if (r.code >= 200 && r.code < 300) c.ledger.ok(i, r);
-      else c.ledger.fail(i, replyFailure('rcpt', c.ep, c.serverName, r, 'end of DATA'));
+      else c.ledger.fail(i, replyFailure('rcpt', c.ep, c.remoteMta, r, 'end of DATA'));
     }
     return;
   }
   const r = await c.ch.readReply(t, c.req.signal);
   if (r.code >= 200 && r.code < 300) for (const i of c.ledger.accepted) c.ledger.ok(i, r);
-  else c.ledger.failAll(replyFailure('mesg', c.ep, c.serverName, r, 'end of DATA'), true);
+  else c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'end of DATA'), true);
 }
 
 /** After a write failed mid-body: a reply the server sent before closing still counts. */
@@ -53,7 +53,7 @@ async function earlyReply(c: PhaseCtx, e: StreamError): Promise<never | undefine
   if (e.kind !== 'eof') throw e;
   const r = await c.ch.readReply(1, c.req.signal).catch(() => undefined);
   if (!r || r.code < 400) throw e;
-  c.ledger.failAll(replyFailure('mesg', c.ep, c.serverName, r, 'end of DATA'), true);
+  c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'end of DATA'), true);
   return undefined;
 }
 
@@ -94,7 +94,7 @@ export async function sendBdat(c: PhaseCtx): Promise<'done' | 'aborted' | 'rejec
     if (last) return true;
     const r = await c.ch.readReply(t, c.req.signal);
     if (r.code >= 200 && r.code < 300) return true;
-    c.ledger.failAll(replyFailure('mesg', c.ep, c.serverName, r, 'BDAT'), true);
+    c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'BDAT'), true);
     return false;
   };
   try {

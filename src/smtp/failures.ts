@@ -32,6 +32,8 @@ export function replyFailure(
 ): DeliveryFailure {
   const raw = `host ${namaddr(ep)} said: ${reply.text} (in reply to ${command} command)`;
   const fixed = fixStatus(reply.status, raw);
+  const c = reply.code;
+  const protocolError = c < 400 || c > 599 || (c >= 500 && c <= 509) || c === 555;
   return {
     handler,
     ...fixed,
@@ -39,6 +41,7 @@ export function replyFailure(
     command,
     remoteMta: serverHost,
     throttle: THROTTLES[handler],
+    ...(protocolError ? { dontCache: true } : {}),
   };
 }
 

@@ -68,15 +68,15 @@ async function readFor(c: PhaseCtx, cmd: Cmd, flow: Flow): Promise<void> {
   if (cmd.kind === 'mail') {
     if (!ok) {
       flow.mailFailed = true;
-      c.ledger.failAll(replyFailure('mesg', c.ep, c.serverName, r, 'MAIL FROM'));
+      c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'MAIL FROM'));
     }
   } else if (cmd.kind === 'rcpt') {
     if (flow.mailFailed) return;
     if (ok) c.ledger.accepted.push(cmd.idx);
-    else c.ledger.fail(cmd.idx, replyFailure('rcpt', c.ep, c.serverName, r, 'RCPT TO'));
+    else c.ledger.fail(cmd.idx, replyFailure('rcpt', c.ep, c.remoteMta, r, 'RCPT TO'));
   } else if (r.code === 354) flow.dataOk = true;
   else if (!flow.mailFailed && c.ledger.accepted.length > 0) {
-    c.ledger.failAll(replyFailure('mesg', c.ep, c.serverName, r, 'DATA'), true);
+    c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'DATA'), true);
   }
 }
 
@@ -138,7 +138,7 @@ export async function runTransaction(
   const c: PhaseCtx = {
     ch,
     ep,
-    serverName: s.serverName || ep.host,
+    remoteMta: ep.host,
     protocol: s.protocol,
     req,
     ledger: createLedger(req.recipients.length),

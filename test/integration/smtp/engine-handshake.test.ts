@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSmtpConnector } from '../../../src/smtp/connector.ts';
 import { type SmtpPeer, startSmtpPeer, tempSocketPath } from '../../support/smtp-peer.ts';
-import { openSession, txRequest } from './engine-fixtures.ts';
+import { heloParams, openSession, txRequest } from './engine-fixtures.ts';
 
 let peer: SmtpPeer | undefined;
 afterEach(async () => {
@@ -141,5 +142,32 @@ describe('engine AUTH', () => {
       expect(JSON.stringify(o.failure)).not.toContain('wrong-pw');
     }
     expect(o.lines.join('\n')).not.toContain('wrong-pw');
+  });
+});
+
+describe('engine IPv6', () => {
+  it('connects over ::1 and names the address in brackets', async () => {
+    peer = await startSmtpPeer({ host: '::1' });
+    const lines: string[] = [];
+    const c = await createSmtpConnector({ transcript: (d, l) => lines.push(`${d} ${l}`) }).connect({
+      endpoint: {
+        kind: 'inet',
+        host: 'mx6.example.test',
+        address: '::1',
+        port: peer.port,
+        family: 6,
+        preference: 0,
+      },
+      protocol: 'smtp',
+      connectTimeoutMs: 2000,
+      bindAddress6: '::1',
+    });
+    if (!c.ok) throw new Error(c.failure.text);
+    const h = await c.connection.handshake(heloParams());
+    if (!h.ok) throw new Error(h.failure.text);
+    const res = await h.session.transaction(txRequest());
+    expect(res.recipients[0]?.ok).toBe(true);
+    expect(lines[0]).toBe(`I connected to mx6.example.test[::1]:${peer.port}`);
+    h.session.close();
   });
 });
