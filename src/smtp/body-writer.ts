@@ -29,30 +29,42 @@ export function createBodyEncoder(stuff: boolean): BodyEncoder {
   let pendingCr = false;
   return {
     push(chunk) {
-      const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
+      if (chunk.indexOf(0) !== -1) throw new BodyNulError();
+      const src = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      const out = Buffer.allocUnsafe(src.length * 2 + 2);
       let o = 0;
-      for (let i = 0; i < chunk.length; i++) {
-        const b = chunk[i] as number;
-        if (pendingCr) {
-          pendingCr = false;
-          out[o++] = CR;
-          out[o++] = LF;
-          lineStart = true;
-          if (b === LF) continue;
+      let i = 0;
+      const len = src.length;
+      if (pendingCr && len > 0) {
+        pendingCr = false;
+        out[o++] = CR;
+        out[o++] = LF;
+        lineStart = true;
+        if (src[0] === LF) i = 1;
+      }
+      let nextCr = -2;
+      let nextLf = -2;
+      while (i < len) {
+        if (lineStart && stuff && src[i] === DOT) out[o++] = DOT;
+        if (nextCr !== -1 && nextCr < i) nextCr = src.indexOf(CR, i);
+        if (nextLf !== -1 && nextLf < i) nextLf = src.indexOf(LF, i);
+        const j =
+          nextCr === -1 ? (nextLf === -1 ? len : nextLf) : nextLf === -1 ? nextCr : Math.min(nextCr, nextLf);
+        o += src.copy(out, o, i, j);
+        if (j === len) {
+          if (j > i) lineStart = false;
+          break;
         }
-        if (b === CR) {
+        lineStart = true;
+        out[o++] = CR;
+        out[o++] = LF;
+        if (src[j] === LF) i = j + 1;
+        else if (j + 1 === len) {
+          // A CR at the end of the chunk: the next chunk decides whether it is CRLF.
+          o -= 2;
           pendingCr = true;
-        } else if (b === LF) {
-          out[o++] = CR;
-          out[o++] = LF;
-          lineStart = true;
-        } else if (b === 0) {
-          throw new BodyNulError();
-        } else {
-          if (lineStart && b === DOT && stuff) out[o++] = DOT;
-          out[o++] = b;
-          lineStart = false;
-        }
+          i = len;
+        } else i = src[j + 1] === LF ? j + 2 : j + 1;
       }
       return out.subarray(0, o);
     },
