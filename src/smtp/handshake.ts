@@ -229,6 +229,14 @@ export async function handshake(
         failure: localFailure('sess', '4.3.5', `mail system configuration error: ${e.message}`),
       };
     }
-    throw e;
+    // e.g. tls.connect refusing a malformed trust anchor.
+    deps.logger?.error(
+      { host: namaddr(ep), err: e instanceof Error ? e.message : String(e) },
+      'SMTP handshake error',
+    );
+    return {
+      ok: false,
+      failure: localFailure('site', '4.7.0', 'client TLS configuration problem', { dontCache: true }),
+    };
   }
 }

@@ -181,8 +181,12 @@ export async function runTransaction(
     const clean = await content(c, flow, bdat);
     return done(true, clean);
   } catch (e) {
-    if (!(e instanceof StreamError)) throw e;
     ch.destroy();
+    if (!(e instanceof StreamError)) {
+      // The message source failed (e.g. the body store): §5.6 local data error, never a bounce.
+      c.ledger.failAll(localFailure('stream', '4.3.0', `local data error while talking to ${namaddr(ep)}`));
+      return done(false, false);
+    }
     const f = streamFailure(ep, e.kind, c.step.stage);
     const retry = req.plaintextRetryAllowed && s.tls.active && s.tls.level === 'may' && e.kind !== 'abort';
     if (retry && c.ledger.unsettled().length > 0) f.retryAsPlaintext = true;

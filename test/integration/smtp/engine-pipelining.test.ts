@@ -122,3 +122,44 @@ describe('engine pipelining', () => {
     o.session.close();
   });
 });
+
+describe('engine message source errors', () => {
+  it('turns a failing body stream into a 4.3.0 local data error, never a bounce', async () => {
+    peer = await startSmtpPeer({});
+    const o = await openSession(peer);
+    if (!o.ok) throw new Error(o.failure.text);
+    const res = await o.session.transaction(
+      txRequest({
+        message: async function* () {
+          yield Buffer.from('Subject: x\r\n\r\n');
+          throw new Error('body store unavailable');
+        },
+      }),
+    );
+    const r = res.recipients[0];
+    expect(!r?.ok && r?.failure).toMatchObject({
+      status: '4.3.0',
+      text: `local data error while talking to mx.example.test[${peer.host}]`,
+    });
+    expect(peer.messages).toHaveLength(0);
+    expect(o.session.isUsable()).toBe(false);
+  });
+
+  it('aborts without the terminator when a streamed body has a NUL', async () => {
+    peer = await startSmtpPeer({});
+    const o = await openSession(peer);
+    if (!o.ok) throw new Error(o.failure.text);
+    const res = await o.session.transaction(
+      txRequest({
+        message: async function* () {
+          yield Buffer.from('Subject: x\r\n\r\nok\r\n');
+          yield Buffer.from('bad\0byte\r\n');
+        },
+      }),
+    );
+    const r = res.recipients[0];
+    expect(!r?.ok && r?.failure).toMatchObject({ status: '5.6.0', handler: 'mesg' });
+    await new Promise((done) => setTimeout(done, 50));
+    expect(peer.messages).toHaveLength(0);
+  });
+});

@@ -114,3 +114,15 @@ describe('engine STARTTLS', () => {
     expect(!enc.ok && enc.failure).toMatchObject({ status: '4.7.5', throttle: true });
   });
 });
+
+describe('engine TLS configuration errors', () => {
+  it('returns 4.7.0 for an unusable trust store instead of throwing', async () => {
+    peer = await startSmtpPeer({ tls: pki.valid });
+    const o = await openSession(peer, {
+      tls: { level: 'verify', matchNames: ['mx.example.test'], ca: ['not a pem'] },
+    });
+    expect(o.ok).toBe(false);
+    if (!o.ok) expect(['4.7.0', '4.7.5']).toContain(o.failure.status);
+    expect(peer.commands.some((c) => c.line.startsWith('MAIL'))).toBe(false);
+  });
+});
