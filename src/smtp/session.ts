@@ -82,6 +82,7 @@ export function createSession(ch: Channel, state: SessionState, deps: EngineDeps
       if (state.tls.active || !session.isUsable()) return undefined;
       broken = true;
       const socket = ch.detach();
+      socket.on('error', () => undefined); // until the new owner listens
       socket.pause();
       return { socket, state: structuredClone(state) };
     },
