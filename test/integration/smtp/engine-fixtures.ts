@@ -112,3 +112,9 @@ export async function rawServer(
   const addr = srv.address() as net.AddressInfo;
   return { host: '127.0.0.1', port: addr.port, raw };
 }
+
+/** Waits (bounded, 2 s) until `cond` holds; returns its last value. */
+export async function eventually(cond: () => boolean, maxMs = 2000): Promise<boolean> {
+  for (let waited = 0; waited < maxMs && !cond(); waited += 10) await new Promise((r) => setTimeout(r, 10));
+  return cond();
+}

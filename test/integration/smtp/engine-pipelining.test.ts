@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SmtpPeer, startSmtpPeer } from '../../support/smtp-peer.ts';
-import { closeRawServers, FAST, openSession, rawServer, txRequest } from './engine-fixtures.ts';
+import { closeRawServers, eventually, FAST, openSession, rawServer, txRequest } from './engine-fixtures.ts';
 
 let peer: SmtpPeer | undefined;
 afterEach(async () => {
@@ -88,8 +88,7 @@ describe('engine pipelining', () => {
       if (r.failure.status === '4.4.2') expect(r.failure.text).toContain('while sending message body');
       else expect(r.failure.handler).toBe('mesg');
     }
-    await new Promise((done) => setTimeout(done, 50));
-    expect(o.session.isUsable()).toBe(false);
+    expect(await eventually(() => !o.session.isUsable())).toBe(true);
   });
 
   it('gives up on an AbortSignal without throwing', async () => {

@@ -5,6 +5,7 @@ import { type SmtpPeer, startSmtpPeer, tempSocketPath } from '../../support/smtp
 import {
   closeRawServers,
   endpointOf,
+  eventually,
   heloParams,
   openSession,
   rawServer,
@@ -80,14 +81,13 @@ describe('engine session handover', () => {
     const srv = await rawServer((line, sock) => {
       if (line.startsWith('EHLO')) {
         sock.write('250-raw.example.test\r\n250 PIPELINING\r\n');
-        setTimeout(() => sock.write('250 unexpected\r\n'), 30);
+        setTimeout(() => sock.write('250 unexpected\r\n'), 300);
       }
     });
     const o = await openSession(srv);
     if (!o.ok) throw new Error(o.failure.text);
     expect(o.session.isUsable()).toBe(true);
-    await new Promise((r) => setTimeout(r, 120));
-    expect(o.session.isUsable()).toBe(false);
+    expect(await eventually(() => !o.session.isUsable())).toBe(true);
     o.session.close();
   });
 });
