@@ -5,7 +5,8 @@
  *                    [--smtputf8] [--requiretls] [--verbose] < message.eml
  * Decides: argument syntax, the default next-hop ($relayhost, else the recipients' common domain),
  * the output format (text, or one JSON object per line with --json) and the exit status:
- * 0 every recipient sent, 75 any deferred, 69 any bounced and none deferred, 64 usage error.
+ * 0 every recipient sent, 75 any deferred, 69 any bounced and none deferred, 64 usage error,
+ * 65 bad input (the queue's own validation, before any connection is made).
  * Never: retries, queues or writes bounces. Log lines go to stderr, results to stdout.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import { resolveOptions } from '../core/options.ts';
 import type { AttemptResult, RecipientResult } from '../core/types.ts';
+import { MailQueueInputError, validateSendInput } from '../queue/validate.ts';
 import { loadConfigFile } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createDeliveryAgent } from '../workers/agent.ts';
@@ -27,13 +29,6 @@ async function readStdin(): Promise<Buffer> {
   for await (const chunk of process.stdin)
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks);
-}
-
-/** Size after CRLF normalization: every bare LF becomes CRLF. */
-function normalizedSize(message: Buffer): number {
-  let bareLf = 0;
-  for (let i = 0; i < message.length; i++) if (message[i] === 0x0a && message[i - 1] !== 0x0d) bareLf++;
-  return message.length + bareLf;
 }
 
 function defaultNexthop(to: string[], relayhost: string): string {
@@ -121,22 +116,42 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`mxq deliver: ${err instanceof Error ? err.message : String(err)}\n`);
     return 64;
   }
-  const message = await readStdin();
+  const raw = await readStdin();
+  let validated: ReturnType<typeof validateSendInput>;
+  try {
+    validated = validateSendInput(
+      {
+        from: values.from,
+        to: values.to,
+        message: raw,
+        nexthop,
+        transport: values.lmtp ? 'lmtp' : 'smtp',
+        smtputf8: values.smtputf8,
+        requireTls: values.requiretls,
+      },
+      opts,
+    );
+  } catch (err) {
+    if (!(err instanceof MailQueueInputError)) throw err;
+    process.stderr.write(`mxq deliver: ${err.message}\n`);
+    return 65;
+  }
+  const valid = validated;
   const logger = createLogger({ level: values.verbose ? 'debug' : 'info', destination: process.stderr });
   const agent = createDeliveryAgent(opts, { logger });
   const now = Date.now();
   try {
     const result = await agent.deliver({
       queueId: randomBytes(5).toString('hex').toUpperCase(),
-      sender: values.from,
-      recipients: values.to.map((address) => ({ address })),
+      sender: valid.sender,
+      recipients: valid.recipients,
       nexthop,
-      protocol: values.lmtp ? 'lmtp' : 'smtp',
-      message,
-      size: normalizedSize(message),
-      eightBit: message.some((b) => b >= 0x80),
-      smtputf8: values.smtputf8,
-      requireTls: values.requiretls,
+      protocol: valid.transport,
+      message: valid.body,
+      size: valid.size,
+      eightBit: valid.eightBit,
+      smtputf8: valid.smtputf8,
+      requireTls: valid.requireTls,
       arrivalTime: now,
       activeTime: now,
     });

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import { createMailQueue, type MailQueue, type QueueEntry } from '../queue/mail-queue.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
+import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
 
 export const CONNECTION_ARGS = {
   redis: { type: 'string' },
@@ -33,7 +34,8 @@ export async function openQueueFromArgs(args: ConnectionArgs): Promise<MailQueue
     options = await loadConfigFile(args.config);
   }
   return createMailQueue({
-    redis: args.redis ?? env.redisUrl ?? DEFAULT_REDIS_URL,
+    // Precedence: --redis, REDIS_URL, the running embedded redis-server of `mxq worker`, the default.
+    redis: args.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL,
     prefix: args.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX,
     options,
     // A command line tool should fail within seconds when Redis is down.

@@ -3,13 +3,19 @@
  * `redis-server` from PATH, started with AOF and noeviction under ./var/redis, on 127.0.0.1:6379,
  * or on another free port when 6379 is taken (the port is printed).
  *
- * Decides: the redis-server arguments and the port. Never: installs anything; when no
- * redis-server is on PATH it throws EmbeddedRedisUnavailable with how to get one.
+ * Decides: the redis-server arguments and the port, and where its URL is recorded
+ * (`<dir>/redis.url`) so that a second worker and the client commands (send, queue, flush,
+ * delete) find the running server instead of starting another one on the same AOF directory.
+ * Never: installs anything; when no redis-server is on PATH it throws EmbeddedRedisUnavailable
+ * with how to get one.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export const EMBEDDED_REDIS_DIR = 'var/redis';
+const URL_FILE = 'redis.url';
 
 export class EmbeddedRedisUnavailable extends Error {
   constructor() {
@@ -79,7 +85,7 @@ export async function startEmbeddedRedis(
   p: { dir?: string; preferredPort?: number } = {},
 ): Promise<EmbeddedRedis> {
   if (!redisServerOnPath()) throw new EmbeddedRedisUnavailable();
-  const dir = resolve(p.dir ?? 'var/redis');
+  const dir = resolve(p.dir ?? EMBEDDED_REDIS_DIR);
   mkdirSync(dir, { recursive: true });
   const preferred = p.preferredPort ?? 6379;
   const port = (await portIsFree(preferred)) ? preferred : await anyFreePort();
@@ -96,15 +102,46 @@ export async function startEmbeddedRedis(
   );
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitReady(child, 10_000);
+  const url = `redis://127.0.0.1:${port}`;
+  writeFileSync(join(dir, URL_FILE), `${url}\n`);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url,
     port,
     dir,
     stop: () =>
       new Promise<void>((done) => {
+        rmSync(join(dir, URL_FILE), { force: true });
         if (child.exitCode !== null) return done();
         child.once('exit', () => done());
         child.kill('SIGTERM');
       }),
   };
+}
+
+function answersPing(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      done(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk: Buffer) => finish(chunk.toString().startsWith('+PONG')));
+  });
+}
+
+/** The URL of an embedded redis-server that is running now under `dir`, if any. */
+export async function findEmbeddedRedis(dir: string = EMBEDDED_REDIS_DIR): Promise<string | undefined> {
+  let url: string;
+  try {
+    url = readFileSync(join(resolve(dir), URL_FILE), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const m = /^redis:\/\/127\.0\.0\.1:(\d+)$/.exec(url);
+  if (!m?.[1]) return undefined;
+  return (await answersPing(Number(m[1]), 1000)) ? url : undefined;
 }

@@ -12,7 +12,12 @@ import { Redis } from 'ioredis';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
-import { type EmbeddedRedis, EmbeddedRedisUnavailable, startEmbeddedRedis } from './embedded-redis.ts';
+import {
+  type EmbeddedRedis,
+  EmbeddedRedisUnavailable,
+  findEmbeddedRedis,
+  startEmbeddedRedis,
+} from './embedded-redis.ts';
 import { checkRedisSafety, unsafeRedisMessage } from './redis-safety.ts';
 import { sweepFailedJobs } from './stall-recovery.ts';
 import { createWorker } from './wiring.ts';
@@ -91,6 +96,10 @@ function waitForStop(signal: AbortSignal): Promise<void> {
 export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
   let embedded: EmbeddedRedis | undefined;
   let url = a.redisUrl;
+  if (url === undefined) {
+    url = await findEmbeddedRedis(a.embeddedRedisDir);
+    if (url !== undefined) a.stderr.write(`mxq worker: using the embedded redis-server at ${url}\n`);
+  }
   if (url === undefined) {
     try {
       embedded = await startEmbeddedRedis(

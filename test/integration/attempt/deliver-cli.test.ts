@@ -115,4 +115,23 @@ describe('mxq deliver --json', () => {
     expect(r.code).toBe(64);
     expect(r.stderr).toContain('recipients must share one domain');
   });
+
+  it('refuses bad input before connecting to anything (65)', async () => {
+    s = await scene((addr) => ({
+      'example.test': { MX: [[10, 'mx1.example.test']] },
+      'mx1.example.test': { A: [addr(1)] },
+    }));
+    const peer = await s.peer(1, {});
+    dir = await mkdtemp(join(tmpdir(), 'mxq-deliver-'));
+    const config = join(dir, 'config.json');
+    await writeFile(config, JSON.stringify({ dnsServers: [s.dns.server], inetProtocols: 'ipv4' }));
+    const r = await runCli(
+      ['--from', 's@client.test\r\nRCPT TO:<x@evil.test>', '--to', 'a@example.test', '--config', config],
+      message(),
+    );
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain('contains CR, LF or NUL');
+    expect(r.stdout).toBe('');
+    expect(peer.connections).toBe(0);
+  });
 });

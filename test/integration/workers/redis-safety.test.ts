@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
-import { startEmbeddedRedis } from '../../../src/workers/embedded-redis.ts';
+import { findEmbeddedRedis, startEmbeddedRedis } from '../../../src/workers/embedded-redis.ts';
 import { checkRedisSafety } from '../../../src/workers/redis-safety.ts';
 import { startRedis } from '../../support/redis.ts';
 
@@ -75,9 +75,12 @@ it('the embedded Redis runs with AOF under its directory and moves off a taken p
     expect(emb.dir).toBe(dir);
     expect(await c.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
     expect(await checkRedisSafety(c)).toEqual({ safe: true, problems: [] });
+    // A second worker and the client commands find this server instead of starting another.
+    expect(await findEmbeddedRedis(dir)).toBe(emb.url);
   } finally {
     c.disconnect();
     await emb.stop();
+    expect(await findEmbeddedRedis(dir)).toBeUndefined();
     blocker.close();
   }
 });
