@@ -3,7 +3,7 @@
  * events are appended, which recipients stay deferred, and whether the rest expires now.
  *
  * Decides: the per-recipient journal entries and events of an attempt; the deferred subset and its
- * last soft error; expiry (Postfix qmgr: at the end of an attempt, deferred recipients of a message
+ * last soft error; the best_mx_transport hand-off route; expiry (Postfix qmgr: at the end of an attempt, deferred recipients of a message
  * older than maximal_queue_lifetime, or bounce_queue_lifetime for the null sender, are returned
  * with their last 4.x.x status); whether a single delay warning is due.
  * Never: talks to Redis or BullMQ, reads the clock (time is an argument), sends mail.
@@ -162,4 +162,32 @@ export function nextJobData(data: DeliveryJobData, plan: AttemptPlan): DeliveryJ
 /** Qmgr's expiry log line. */
 export function expiredLogLine(queueId: string, sender: string): string {
   return `${queueId}: from=<${sender}>, status=expired, returned to sender`;
+}
+
+/**
+ * Where the deferred recipients go next when the attempt handed them to `best_mx_transport`
+ * (spec §4.3): the same job continues at once with that transport and next-hop. Only mxq's own
+ * transports (smtp, lmtp) can take them; a hand-off that covers only part of the deferred
+ * recipients, names another transport, or points back at the same route is not followed (the
+ * recipients stay deferred with their 4.4.6 status, and `reason` says why).
+ */
+export function handoffRoute(
+  data: Pick<DeliveryJobData, 'nexthop' | 'transport'>,
+  handoff: AttemptResult['handoff'],
+  deferred: readonly Recipient[],
+): { route?: { transport: 'smtp' | 'lmtp'; nexthop: string }; reason?: string } {
+  if (handoff === undefined || deferred.length === 0) return {};
+  const { transport } = handoff;
+  if (transport !== 'smtp' && transport !== 'lmtp') {
+    return { reason: `best_mx_transport ${transport} is not an mxq transport (smtp or lmtp)` };
+  }
+  const nexthop = handoff.nexthop ?? data.nexthop;
+  if (transport === data.transport && nexthop === data.nexthop) {
+    return { reason: `best_mx_transport ${transport}:${nexthop} would loop to the same next-hop` };
+  }
+  const handed = new Set(handoff.recipients.map((r) => r.address));
+  if (!deferred.every((r) => handed.has(r.address))) {
+    return { reason: 'best_mx_transport hand-off does not cover every deferred recipient' };
+  }
+  return { route: { transport, nexthop } };
 }

@@ -24,6 +24,7 @@ import { commitOutcome, readJournal } from './journal.ts';
 import { loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
   expiredLogLine,
+  handoffRoute,
   nextJobData,
   pendingRecipients,
   planAttemptOutcome,
@@ -195,12 +196,17 @@ async function attemptAndRecord(
       now,
     });
   }
-  const delayMs = backoffDelayMs({
-    arrivalTime: data.arrivalTime,
-    now,
-    opts: deps.opts,
-    random: deps.random,
-  });
+  const handoff = handoffRoute(data, result.handoff, plan.deferred);
+  if (handoff.reason !== undefined) ctx.log.error({ event: 'handoff-refused' }, handoff.reason);
+  if (handoff.route !== undefined) {
+    next.transport = handoff.route.transport;
+    next.nexthop = handoff.route.nexthop;
+    ctx.log.info({ event: 'handoff', ...handoff.route }, `${data.queueId}: passed to best_mx_transport`);
+  }
+  const delayMs =
+    handoff.route !== undefined
+      ? 0
+      : backoffDelayMs({ arrivalTime: data.arrivalTime, now, opts: deps.opts, random: deps.random });
   await ctx.job.updateData(next);
   await ctx.job.moveToDelayed(now + delayMs, ctx.token);
   ctx.log.info(

@@ -4,6 +4,7 @@ import type { AttemptResult, Recipient, RecipientResult } from '../../../src/cor
 import type { DeliveryJobData } from '../../../src/queue/job-schema.ts';
 import {
   expiredLogLine,
+  handoffRoute,
   nextJobData,
   pendingRecipients,
   planAttemptOutcome,
@@ -188,4 +189,35 @@ describe('nextJobData', () => {
 it('expiredLogLine is qmgr wording', () => {
   expect(expiredLogLine('Q1', 'a@b')).toBe('Q1: from=<a@b>, status=expired, returned to sender');
   expect(expiredLogLine('Q1', '')).toBe('Q1: from=<>, status=expired, returned to sender');
+});
+
+describe('handoffRoute (best_mx_transport)', () => {
+  const data = { nexthop: 'self.test', transport: 'smtp' as const };
+  const a = { address: 'a@self.test' };
+  const b = { address: 'b@self.test' };
+
+  it('continues the job with the hand-off transport and next-hop', () => {
+    const r = handoffRoute(data, { transport: 'lmtp', nexthop: 'unix:/run/lmtp', recipients: [a, b] }, [
+      a,
+      b,
+    ]);
+    expect(r).toEqual({ route: { transport: 'lmtp', nexthop: 'unix:/run/lmtp' } });
+  });
+
+  it('keeps the next-hop when the hand-off names only a transport', () => {
+    expect(handoffRoute(data, { transport: 'lmtp', recipients: [a] }, [a])).toEqual({
+      route: { transport: 'lmtp', nexthop: 'self.test' },
+    });
+  });
+
+  it('refuses transports mxq does not have, routes that loop, and partial hand-offs', () => {
+    expect(handoffRoute(data, { transport: 'local', recipients: [a] }, [a]).reason).toMatch(
+      /not an mxq transport/,
+    );
+    expect(handoffRoute(data, { transport: 'smtp', recipients: [a] }, [a]).reason).toMatch(/loop/);
+    expect(handoffRoute(data, { transport: 'lmtp', nexthop: 'x', recipients: [a] }, [a, b]).reason).toMatch(
+      /every deferred/,
+    );
+    expect(handoffRoute(data, undefined, [a])).toEqual({});
+  });
 });
