@@ -11,22 +11,11 @@ import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { DeliveryOptionsInput } from '../../src/core/options.ts';
 import { type DeliveryEvent, decodeDeliveryEvent } from '../../src/queue/job-schema.ts';
+import { until } from '../support/wait.ts';
+
+export { until };
 
 const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
-
-export async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 export async function writeConfig(options: DeliveryOptionsInput): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mxq-e2e-'));

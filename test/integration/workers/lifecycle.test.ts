@@ -13,6 +13,7 @@ import { readJournal } from '../../../src/workers/journal.ts';
 import { createWorkerRuntime, type WorkerRuntime } from '../../../src/workers/worker-runtime.ts';
 import { memoryLogger } from '../../support/fakes.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
+import { until } from '../../support/wait.ts';
 
 const OPTIONS = {
   myhostname: 'mta.test',
@@ -67,16 +68,6 @@ function scriptedAgent() {
       return { recipients, servers: [] };
     },
   };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function allEvents(redis: Redis, key: string): Promise<DeliveryEvent[]> {

@@ -15,16 +15,7 @@ import { memoryLogger } from '../../support/fakes.ts';
 import { allocateLoopbackBlock } from '../../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 import { type SmtpPeer, startSmtpPeer } from '../../support/smtp-peer.ts';
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../support/wait.ts';
 
 const block = allocateLoopbackBlock();
 let server: RedisHandle;
