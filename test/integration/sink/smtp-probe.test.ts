@@ -112,6 +112,60 @@ describe('mxq smtp-probe', () => {
     expect(p.messages[0]?.body.toString()).toContain('Subject: probe\r\n\r\nhello\r\n');
   });
 
+  it('speaks SMTPS (--smtps) with TLS before the greeting', async () => {
+    const p = await peer({ wrapperTls: true, tls: { key: pki.valid.key, cert: pki.valid.cert } });
+    const r = await probe([`[${p.host}]:${p.port}`, '--smtps', '--tls', 'encrypt'], '');
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).not.toContain('-> STARTTLS');
+    expect(r.out).toMatch(/\*\* TLS: TLSv1\.[23] with cipher/);
+    expect(p.commands.every((c) => c.tls)).toBe(true);
+  });
+
+  it('delivers over LMTP on a unix socket to `mxq sink`', async () => {
+    const path = join(dir, 'lmtp.sock');
+    const sink = spawn(process.execPath, [MAIN, 'sink', '--unix', path, '--lmtp', '--print', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let sinkOut = '';
+    sink.stdout.on('data', (d: Buffer) => {
+      sinkOut += d.toString();
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('sink did not start')), 10_000);
+        sink.stderr.on('data', (d: Buffer) => {
+          if (d.toString().includes('listening on')) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      const args = [
+        `unix:${path}`,
+        '--lmtp',
+        '--from',
+        'me@example.net',
+        '--to',
+        'a@example.test',
+        '--to',
+        'b@example.test',
+      ];
+      const r = await probe(args, 'Subject: lmtp\n\nhi\n');
+      expect(r.code, r.out + r.err).toBe(0);
+      expect(r.out).toContain('-> LHLO ');
+      expect(r.out).toContain('** <a@example.test>: delivered: 250');
+      expect(r.out).toContain('** <b@example.test>: delivered: 250');
+      for (let i = 0; i < 100 && sinkOut === ''; i++) await new Promise((res) => setTimeout(res, 20));
+      expect(JSON.parse(sinkOut.trim())).toMatchObject({
+        protocol: 'lmtp',
+        to: ['a@example.test', 'b@example.test'],
+      });
+    } finally {
+      sink.kill('SIGTERM');
+      await new Promise((res) => sink.once('exit', res));
+    }
+  });
+
   it('exits 69 on a hard rejection and 75 on a soft one', async () => {
     const p = await peer({
       script: { rcpt: (a) => (a.startsWith('hard') ? '550 5.1.1 no such user' : '451 4.3.0 later') },
