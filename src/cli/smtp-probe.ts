@@ -276,9 +276,6 @@ async function probe(config: ProbeConfig, print: (line: string) => void): Promis
   const timeouts = timeoutsFor(config);
   const connector = createSmtpConnector({ transcript: createTranscriptPrinter(print) });
   const endpoint = await endpointFor(config.target);
-  note(
-    `connecting to ${endpoint.kind === 'unix' ? endpoint.address : `${endpoint.address}:${endpoint.port}`}`,
-  );
   const conn = await connector.connect({
     endpoint,
     protocol: config.protocol,
