@@ -56,6 +56,40 @@ describe('scenarios: connection reuse', () => {
     expect(p2.connections).toBe(1);
   });
 
+  it('smtpConnectionReuseCountLimit=1: the reused session is closed with QUIT, the next message connects anew', async () => {
+    s = await scene(oneMx);
+    const p = await s.peer(1);
+    const { agent } = s.agent({
+      smtpConnectionCacheDestinations: ['example.test'],
+      smtpConnectionReuseCountLimit: 1,
+    });
+    const first = await agent.deliver(request());
+    const second = await agent.deliver(request({ queueId: 'QID2' }));
+    const third = await agent.deliver(request({ queueId: 'QID3' }));
+    expect(rcpt(first, 0).connUse).toBeUndefined();
+    expect(rcpt(second, 0)).toMatchObject({ status: 'sent', connUse: 2 });
+    expect(rcpt(third, 0)).toMatchObject({ status: 'sent' });
+    expect(rcpt(third, 0).connUse).toBeUndefined();
+    expect(p.connections).toBe(2);
+    expect(p.messages).toHaveLength(3);
+    const firstConn = p.commands
+      .filter((c) => c.conn === p.commands[0]?.conn)
+      .map((c) => c.line.split(':')[0]);
+    expect(firstConn).toEqual([
+      'EHLO client.test',
+      'MAIL FROM',
+      'RCPT TO',
+      'RCPT TO',
+      'DATA',
+      'RSET',
+      'MAIL FROM',
+      'RCPT TO',
+      'RCPT TO',
+      'DATA',
+      'QUIT',
+    ]);
+  });
+
   it('without a cache policy every delivery opens its own connection', async () => {
     s = await scene(oneMx);
     const p = await s.peer(1);

@@ -478,3 +478,74 @@ describe('runAttempt: connection reuse', () => {
     await cache.close();
   });
 });
+
+describe('runAttempt: connection reuse limits (§6.3 expiry)', () => {
+  const zone: Zone = {
+    'example.test': { MX: [[10, 'mx1.example.test']] },
+    'mx1.example.test': { A: ['127.0.2.1'] },
+  };
+
+  function reuseWorld(opts: DeliveryOptionsInput) {
+    const cache = createLocalSessionCache();
+    const clock = fakeClock();
+    const world = fakeWorld({}, clock.now);
+    const logger = memoryLogger();
+    const deps = {
+      dns: fakeDns(zone),
+      connector: world.connector,
+      cache,
+      clock,
+      random: seededRandom(1),
+      logger,
+    };
+    const o = resolveOptions({ ...BASE, smtpConnectionCacheDestinations: ['example.test'], ...opts });
+    let n = 0;
+    const send = () => runAttempt(request({ queueId: `Q${++n}`, arrivalTime: clock.now() }), deps, o);
+    return { cache, clock, world, send };
+  }
+
+  it('smtpConnectionReuseCountLimit=1: one reuse, then QUIT instead of storing', async () => {
+    const { cache, world, send } = reuseWorld({ smtpConnectionReuseCountLimit: 1 });
+    const first = await send();
+    expect(first.recipients[0]?.connUse).toBeUndefined();
+    expect(cache.size()).toBe(1);
+    const second = await send();
+    expect(second.recipients.map((r) => [r.status, r.connUse])).toEqual([
+      ['sent', 2],
+      ['sent', 2],
+    ]);
+    expect(cache.size()).toBe(0);
+    const third = await send();
+    expect(third.recipients[0]?.connUse).toBeUndefined();
+    expect(world.connects).toEqual(['127.0.2.1', '127.0.2.1']);
+    await cache.close();
+  });
+
+  it('smtpConnectionReuseCountLimit=0 means no limit', async () => {
+    const { cache, world, send } = reuseWorld({ smtpConnectionReuseCountLimit: 0 });
+    for (let i = 0; i < 4; i++) await send();
+    const fifth = await send();
+    expect(fifth.recipients[0]?.connUse).toBe(5);
+    expect(world.connects).toEqual(['127.0.2.1']);
+    expect(cache.size()).toBe(1);
+    await cache.close();
+  });
+
+  it('smtpConnectionReuseTimeLimit: stored up to the limit after connect, not after it', async () => {
+    const { cache, clock, world, send } = reuseWorld({ smtpConnectionReuseTimeLimit: '300s' });
+    await send();
+    clock.advance(300_000);
+    const atLimit = await send();
+    expect(atLimit.recipients[0]?.connUse).toBe(2);
+    expect(cache.size()).toBe(1);
+    clock.advance(1);
+    const past = await send();
+    // A stored session is still reused once; it is closed instead of stored afterwards.
+    expect(past.recipients[0]?.connUse).toBe(3);
+    expect(cache.size()).toBe(0);
+    const fresh = await send();
+    expect(fresh.recipients[0]?.connUse).toBeUndefined();
+    expect(world.connects).toEqual(['127.0.2.1', '127.0.2.1']);
+    await cache.close();
+  });
+});
