@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import type { Recipient } from '../core/types.ts';
+import { hasNonAscii } from '../queue/address.ts';
 import type { DeliveryJobData, MessageMeta } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import { buildDeliveryReport, type DsnRecipientReport, wantsNotification } from './bounce-message.ts';
@@ -27,6 +28,8 @@ export interface NotificationSender {
     to: string[];
     message: Buffer;
     isBounce?: boolean;
+    /** Set when the report goes to a non-ASCII (RFC 6531) address. */
+    smtputf8?: boolean;
   }): Promise<{ queueId: string; jobIds: string[] }>;
 }
 
@@ -94,6 +97,7 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     to: [target.to],
     message: report,
     isBounce: true,
+    smtputf8: hasNonAscii(target.to),
   });
   await deps.redis.set(marker, `sent:${sent.queueId}`, 'EX', JOURNAL_TTL_SEC);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
@@ -153,7 +157,13 @@ export async function dispatchDelayWarning(
     ...reportEnvelope(deps.opts, data, p.body),
     recipients: reports,
   });
-  const sent = await deps.sender.send({ from: '', to: [data.sender], message: report, isBounce: true });
+  const sent = await deps.sender.send({
+    from: '',
+    to: [data.sender],
+    message: report,
+    isBounce: true,
+    smtputf8: hasNonAscii(data.sender),
+  });
   deps.logger.info(
     { event: 'delay-warning-sent', queueId: data.queueId, bounceQueueId: sent.queueId },
     `${data.queueId}: sender delay notification: ${sent.queueId}`,

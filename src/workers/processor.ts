@@ -2,8 +2,8 @@
  * The BullMQ processor of the `deliver` queue: one job = one delivery request (message × next-hop
  * × ≤ recipient limit), run again with the deferred subset until every recipient is final.
  *
- * Decides: the order of a job's steps: validate the data (malformed → UnrecoverableError, the only
- * way to `failed`), load body and meta, skip recipients already final in the journal, run the
+ * Decides: the order of a job's steps: validate the data (malformed → release the job's share of
+ * its message, then UnrecoverableError, the only way to `failed`), load body and meta, skip recipients already final in the journal, run the
  * attempt, record final outcomes and events at once (one MULTI), then either requeue the deferred
  * subset (updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, send
  * the job's one failure report and release the message. Any other error puts the job back with
@@ -84,6 +84,7 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
         { event: 'job-malformed', jobId: job.id, err: String(err) },
         'malformed delivery job',
       );
+      await releaseMalformed(deps, job);
       throw new UnrecoverableError(
         `${MALFORMED_JOB_PREFIX}: ${err instanceof Error ? err.message : String(err)}`,
       );
@@ -98,6 +99,35 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
       return delayAfterError(ctx, err);
     }
   };
+}
+
+/**
+ * A malformed job ends in `failed` for good: count it as terminal for its message (when the
+ * message lists it), so that the body does not outlive the message's last job. The queue id comes
+ * from the data when it is still readable, else from the job id (`${queueId}.${n}`).
+ */
+async function releaseMalformed(deps: ProcessorDeps, job: DeliverJob): Promise<void> {
+  const jobId = job.id;
+  if (jobId === undefined) return;
+  const raw: unknown = job.data;
+  const fromData =
+    typeof raw === 'object' && raw !== null && 'queueId' in raw && typeof raw.queueId === 'string'
+      ? raw.queueId
+      : undefined;
+  const queueId = fromData ?? jobId.replace(/\.\d+$/, '');
+  try {
+    const stored = await loadMessage(deps.redis, deps.keys, queueId);
+    if (stored === undefined || !stored.meta.jobIds.includes(jobId)) return;
+    const p: { queueId: string; jobId: string; journalTtlSec?: number } = { queueId, jobId };
+    if (deps.journalTtlSec !== undefined) p.journalTtlSec = deps.journalTtlSec;
+    const left = await releaseJob(deps.redis, deps.keys, p);
+    if (left === 0) deps.logger.info({ event: 'removed', queueId, jobId }, `${queueId}: removed`);
+  } catch (err) {
+    deps.logger.error(
+      { event: 'release-failed', queueId, jobId, err: String(err) },
+      'could not release the message of a malformed job',
+    );
+  }
 }
 
 /** An unexpected error: keep the job, try again after a backoff. */

@@ -230,6 +230,52 @@ describe('deliver queue life cycle', () => {
     await q.close();
   });
 
+  it('bounces to a non-ASCII (SMTPUTF8) sender, then releases the message', async () => {
+    const { queueId } = await mq.send({
+      from: 'jörg@src.test',
+      to: ['hard-utf8@e.test'],
+      message: 'Subject: utf8\r\n\r\nx\r\n',
+      smtputf8: true,
+    });
+    const bounce = await until('bounce to the UTF-8 sender', async () =>
+      agent.requests.find(
+        (r) => r.sender === '' && r.recipients[0]?.address === 'jörg@src.test' && r.smtputf8 === true,
+      ),
+    );
+    expect(String(bounce.message)).toContain(queueId);
+    await until('released', async () =>
+      (await redis.exists(mq.keys.message(queueId))) === 0 ? true : undefined,
+    );
+  });
+
+  it('releases the message of a malformed job (the body does not outlive its jobs)', async () => {
+    const p3 = '{lc3}';
+    const rt3 = createWorkerRuntime({ redisUrl: server.url, prefix: p3, options: OPTIONS, logger, agent });
+    const mq3 = createMailQueue({ redis: server.url, prefix: p3, options: OPTIONS });
+    const q3 = new Queue('deliver', { connection: redis, prefix: p3 });
+    try {
+      const { queueId, jobIds } = await mq3.send({
+        from: 'app@src.test',
+        to: ['ok@f.test', 'ok@g.test'],
+        message: 'Subject: m\r\n\r\nx\r\n',
+      });
+      const bad = await q3.getJob(jobIds[0] ?? '');
+      await bad?.updateData({ v: 1, queueId, recipients: 'not a list' } as never);
+      rt3.start();
+      await until('good job delivered', async () =>
+        (await readJournal(redis, mq3.keys, queueId)).has('ok@g.test') ? true : undefined,
+      );
+      await until('message released after the malformed job failed', async () =>
+        (await redis.exists(mq3.keys.message(queueId))) === 0 ? true : undefined,
+      );
+      expect(await redis.zscore(mq3.keys.messageIndex, queueId)).toBeNull();
+    } finally {
+      await q3.close();
+      await rt3.close(true);
+      await mq3.close();
+    }
+  });
+
   it('puts back a job BullMQ failed for stalling too often; it is then delivered', async () => {
     const p2 = '{lc2}';
     const log2 = memoryLogger();
