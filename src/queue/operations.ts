@@ -131,23 +131,28 @@ async function removeOne(
     return gone > 0 ? 'deleted' : 'absent';
   }
   const meta = JSON.parse(metaJson) as MessageMeta;
+  // The workers' keys (src/workers/message-store.ts): `${message}:done`, the set of jobs already
+  // counted as terminal, and `${message}:bounce:${jobId}`, the report marker of each job.
+  const doneKey = `${keys.message(queueId)}:done`;
   let kept = 0;
   let removed = 0;
   for (const jobId of meta.jobIds) {
     const state = await queue.getJobState(jobId);
     if (state === 'unknown' || state === 'completed' || state === 'failed') continue;
-    if (state !== 'active' && (await queue.remove(jobId)) === 1) removed++;
-    else kept++;
+    if (state !== 'active' && (await queue.remove(jobId)) === 1) {
+      // A job re-run after a crash may have been counted already: never count it twice.
+      if ((await redis.sismember(doneKey, jobId)) === 0) removed++;
+    } else kept++;
   }
   if (kept === 0) {
-    // `${message}:done` is the workers' set of jobs already counted (src/workers/message-store.ts).
     await redis
       .multi()
       .del(
         keys.message(queueId),
-        `${keys.message(queueId)}:done`,
+        doneKey,
         keys.messageJobs(queueId),
         keys.journal(queueId),
+        ...meta.jobIds.map((jobId) => `${keys.message(queueId)}:bounce:${jobId}`),
       )
       .zrem(keys.messageIndex, queueId)
       .exec();

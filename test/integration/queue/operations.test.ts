@@ -122,6 +122,36 @@ describe('remove()', () => {
     expect(await admin.exists(keys.message(keep.queueId))).toBe(1);
   });
 
+  it("leaves none of the workers' keys (finalized-jobs set, bounce markers) behind", async () => {
+    const m = await q.send({ from: 'a@x.test', to: ['b@y.test', 'c@z.test'], message: 'gone\n' });
+    // as a worker leaves them after job .1 bounced and was counted, while job .2 waits
+    await admin.sadd(`${keys.message(m.queueId)}:done`, `${m.queueId}.1`);
+    await admin.set(`${keys.message(m.queueId)}:bounce:${m.queueId}.1`, 'sent:X', 'EX', 604_800);
+    await admin.set(keys.messageJobs(m.queueId), '1');
+    await q.remove(m.queueId);
+    expect(await admin.keys(`*${m.queueId}*`)).toEqual([]);
+  });
+
+  it('does not count twice a removed job the workers had already counted', async () => {
+    const m = await q.send({ from: 'a@x.test', to: ['a@1.test', 'b@2.test', 'c@3.test'], message: 'x\n' });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const worker = await withWorker(1, async () => {
+      await held;
+    });
+    await worker.pause(true).catch(() => {});
+    // job .2 was counted terminal, then its worker died before BullMQ completed it (re-run pending)
+    await admin.sadd(`${keys.message(m.queueId)}:done`, `${m.queueId}.2`);
+    await admin.set(keys.messageJobs(m.queueId), '2');
+    expect(await q.removeReport(m.queueId)).toEqual({ deleted: 0, busy: [m.queueId] });
+    // only the active job .1 is left to count
+    expect(await admin.get(keys.messageJobs(m.queueId))).toBe('1');
+    release();
+    await worker.close();
+  });
+
   it('ALL deletes every message, but never an active job', async () => {
     const busy = await q.send({ from: 'a@x.test', to: ['c@y.test', 'd@z.test'], message: 'one\n' });
     await q.send({ from: 'a@x.test', to: ['b@y.test'], message: 'two\n' });
