@@ -147,6 +147,11 @@ export function createChannel(initial: Socket, transcript?: Transcript): Channel
     },
     write(data, timeoutMs, signal, show) {
       if (failed) return Promise.reject(new StreamError(failed));
+      if (signal?.aborted) {
+        // Nothing reaches the wire after an abort (not even a write the buffer would take).
+        socket.destroy();
+        return Promise.reject(new StreamError('abort'));
+      }
       if (transcript && show) for (const l of show) transcript('C', l);
       if (socket.destroyed || !socket.writable) return Promise.reject(new StreamError('eof'));
       if (socket.write(data)) return Promise.resolve();

@@ -100,8 +100,9 @@ async function upgrade(
     }
   }
   const raw = ch.detach(); // discard every byte buffered before the TLS handshake
-  const out = await startTls(raw, p.tls, ep.host, p.timeouts.starttls);
+  const out = await startTls(raw, p.tls, ep.host, p.timeouts.starttls, p.signal);
   if (!out.ok) {
+    if (out.aborted) throw new StreamError('abort');
     ch.info(`TLS handshake with ${namaddr(ep)} failed${out.timeout ? ' (timeout)' : ''}`);
     return { ok: false, quit: false, failure: handshakeFailed(p) };
   }
@@ -216,6 +217,7 @@ export async function handshake(
       if (
         p.tls.level === 'may' &&
         p.plaintextRetryAllowed &&
+        e.kind !== 'abort' &&
         'encrypted' in ch.socket &&
         !requireTlsNeedsTls(p)
       ) {

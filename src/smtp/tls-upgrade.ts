@@ -24,7 +24,7 @@ export interface TlsFacts {
 
 export type TlsOutcome =
   | { ok: true; socket: tls.TLSSocket; facts: TlsFacts }
-  | { ok: false; timeout: boolean };
+  | { ok: false; timeout: boolean; aborted?: boolean };
 
 const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const norm = (f: string): string => f.replace(/:/g, '').toLowerCase();
@@ -86,8 +86,14 @@ export function startTls(
   settings: TlsSettings,
   host: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<TlsOutcome> {
   return new Promise((resolve) => {
+    if (signal?.aborted) {
+      socket.destroy();
+      resolve({ ok: false, timeout: false, aborted: true });
+      return;
+    }
     const servername = settings.servername ?? (net.isIP(host) === 0 ? host : undefined);
     const t = tls.connect({
       socket,
@@ -106,12 +112,15 @@ export function startTls(
       t.off('secureConnect', onSecure);
       t.off('error', onError);
       t.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
       if (!r.ok) t.destroy();
       resolve(r);
     };
     const onSecure = (): void => done({ ok: true, socket: t, facts: judge(t, settings) });
     const onError = (): void => done({ ok: false, timeout: false });
     const onClose = (): void => done({ ok: false, timeout: false });
+    const onAbort = (): void => done({ ok: false, timeout: false, aborted: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     t.once('secureConnect', onSecure);
     t.once('error', onError);
     t.once('close', onClose);
