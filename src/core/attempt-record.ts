@@ -3,7 +3,7 @@
  * ledger, build the RecipientResult, write the Postfix-style log line and note the hop status.
  *
  * Decides: the result fields (status, dsn, relay, diagnostic, reply, command, Remote-MTA,
- * conn_use, soft_bounce), the delays a/b/c/d of §11.1 (a = active − arrival, b = 0, c = attempt
+ * conn_use, soft_bounce), the log line's tls= field as given by the session, the delays a/b/c/d of §11.1 (a = active − arrival, b = 0, c = attempt
  * start → setup done, d = setup done → now), one info line `<qid>: <reason>` per KEEP'd failure,
  * and the hop status: a throttling failure that deferred a recipient while no session completed.
  * Never: decides which server is final (attempt.ts does) or talks to servers.
@@ -39,17 +39,20 @@ export interface MarkContext {
   /** When MAIL FROM was composed; undefined for failures before it (c = now, d = 0). */
   setupDoneAt?: number;
   connUse?: number;
+  /** The tls= feature status of the session (log-line.ts tlsFeatureStatus), when logged. */
+  tls?: string;
 }
 
-function logResult(a: AttemptLog, result: RecipientResult, setupDoneAt: number | undefined): void {
+function logResult(a: AttemptLog, result: RecipientResult, ctx: MarkContext): void {
   const now = a.clock.now();
-  const setup = setupDoneAt ?? now;
+  const setup = ctx.setupDoneAt ?? now;
   const sec = (ms: number) => Math.max(0, ms) / 1000;
   const line = formatRecipientLogLine({
     queueId: a.req.queueId,
     result,
     delaySeconds: sec(now - a.req.arrivalTime),
     delays: [sec(a.activeTime - a.req.arrivalTime), 0, sec(setup - a.startedAt), sec(now - setup)],
+    ...(ctx.tls !== undefined ? { tls: ctx.tls } : {}),
   });
   a.log.info(
     {
@@ -80,7 +83,7 @@ export function markSent(
     ...(ctx.connUse !== undefined ? { connUse: ctx.connUse } : {}),
   };
   a.ledger.drop(index, result);
-  logResult(a, result, ctx.setupDoneAt);
+  logResult(a, result, ctx);
 }
 
 /** One recipient, one failure: KEEP, defer or bounce (§9.1). */
@@ -116,7 +119,7 @@ export function markFailed(a: AttemptLog, index: number, failure: DeliveryFailur
   ) {
     a.hopStatus = { ...failure, status: outcome.status };
   }
-  logResult(a, result, ctx.setupDoneAt);
+  logResult(a, result, ctx);
 }
 
 /** A bulk failure (sess/site/mesg/misc/stream) for every recipient not yet marked. */

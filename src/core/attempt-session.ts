@@ -11,6 +11,7 @@
 import type { AttemptRun } from './attempt.ts';
 import { markFailed, markSent, trace } from './attempt-record.ts';
 import type { AddressPrep, Element } from './attempt-walk.ts';
+import { tlsFeatureStatus } from './log-line.ts';
 import type { RecipientReply, SmtpSession } from './ports.ts';
 import { stageTimeouts } from './route-plan.ts';
 import { destLabelFor, endpointLabelFor, labelContext, mayStore } from './session-reuse.ts';
@@ -60,7 +61,19 @@ export async function runSession(
   let clean = tx.reusable;
   let plainRetry = false;
   let sent = 0;
-  const ctx = { relay, setupDoneAt, ...(connUse !== undefined ? { connUse } : {}) };
+  const tls = opts.smtpLogTlsFeatureStatus
+    ? tlsFeatureStatus({
+        policyLevel: prep.policyLevel,
+        active: session.state.tls.active,
+        requireTls: req.requireTls === true && el.requireTls !== 'disable',
+      })
+    : undefined;
+  const ctx = {
+    relay,
+    setupDoneAt,
+    ...(connUse !== undefined ? { connUse } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+  };
   for (const [k, index] of indices.entries()) {
     const r: RecipientReply = tx.recipients[k] ?? { ok: false, failure: NO_REPLY };
     if (r.ok) {

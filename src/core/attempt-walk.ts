@@ -26,7 +26,7 @@ import type { LabelContext } from './session-reuse.ts';
 import { destLabelFor, endpointLabelFor, labelContext, takeProbed } from './session-reuse.ts';
 import { tlsSettingsFor } from './tls-policy.ts';
 import { isLoopStatus } from './trouble.ts';
-import type { Endpoint, RequireTlsPolicy } from './types.ts';
+import type { Endpoint, RequireTlsPolicy, TlsLevel } from './types.ts';
 import { namaddrport } from './types.ts';
 
 export interface ElementInput {
@@ -48,6 +48,8 @@ export interface Element extends ElementInput {
 /** What the per-address checks decided for one endpoint. */
 export interface AddressPrep {
   tls: TlsSettings;
+  /** The policy level before a §7.4 plaintext retry forced `none` (for the log's tls= field). */
+  policyLevel: TlsLevel;
   sasl?: SaslCredentials;
   plaintextRetryAllowed: boolean;
   tlsReuse?: boolean;
@@ -90,6 +92,7 @@ function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boole
     trace(run, ep, 'skipped-requiretls');
     return undefined;
   }
+  const policyLevel = tls.level;
   if (plain) tls = { ...tls, level: 'none' };
   const sasl = saslFor(el.site, ep.host, run.opts);
   const aged = run.activeTime - run.req.arrivalTime >= run.opts.minimalBackoffTime;
@@ -97,6 +100,7 @@ function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boole
     !plain && tls.level === 'may' && sasl === undefined && !requireTlsNeedsTls(el.requireTls) && aged;
   return {
     tls,
+    policyLevel,
     ...(sasl !== undefined ? { sasl } : {}),
     plaintextRetryAllowed,
     tlsReuse: policy.connectionReuse,
@@ -165,6 +169,7 @@ function quietPrep(run: AttemptRun, el: Element, ep: Endpoint): AddressPrep | un
   const sasl = saslFor(el.site, ep.host, run.opts);
   return {
     tls: { ...policy.settings, level },
+    policyLevel: level,
     ...(sasl !== undefined ? { sasl } : {}),
     plaintextRetryAllowed: false,
     tlsReuse: policy.connectionReuse,

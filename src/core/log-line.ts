@@ -4,11 +4,14 @@
  *
  * Decides: delay number formatting (delay_logging_resolution_limit = 2: ≥ 10 s integers, 1..9.99 s
  * one decimal, < 1 s up to two decimals, trailing zeros dropped, half-up rounding, < 0.005 → "0"),
- * when orig_to= and conn_use= appear, and the status word (SOFTBOUNCE for soft-bounced deferrals).
+ * when orig_to= and conn_use= appear, the status word (SOFTBOUNCE for soft-bounced deferrals), and
+ * the tls= feature status of a session (the policy level; `:none` when it ran in plaintext, i.e.
+ * STARTTLS absent or the §7.4 plaintext retry; `/requiretls` when MAIL FROM carried REQUIRETLS;
+ * nothing at level none).
  * Never: writes the line anywhere (the logger does), measures time (callers pass seconds).
  */
 import { sanitizeText } from './dsn.ts';
-import type { RecipientResult } from './types.ts';
+import type { RecipientResult, TlsLevel } from './types.ts';
 
 /** Drop trailing zeros (and a trailing dot) from a fixed-point string. */
 function trimZeros(s: string): string {
@@ -29,6 +32,17 @@ export function formatDelaySeconds(seconds: number): string {
 /** The status word: sent, deferred, bounced, or SOFTBOUNCE for a bounce that soft_bounce deferred. */
 export function logStatusWord(result: Pick<RecipientResult, 'status' | 'softBounce'>): string {
   return result.status === 'deferred' && result.softBounce === true ? 'SOFTBOUNCE' : result.status;
+}
+
+/** The tls= field of Postfix 3.11 (smtp_log_tls_feature_status) for one session; undefined = omit. */
+export function tlsFeatureStatus(p: {
+  policyLevel: TlsLevel;
+  active: boolean;
+  requireTls: boolean;
+}): string | undefined {
+  if (p.policyLevel === 'none') return undefined;
+  const level = p.active ? p.policyLevel : `${p.policyLevel}:none`;
+  return p.active && p.requireTls ? `${level}/requiretls` : level;
 }
 
 export interface RecipientLogLineParams {

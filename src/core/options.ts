@@ -98,6 +98,8 @@ export interface DeliveryOptionsInput {
   smtpTlsVerifyCertMatch?: string[];
   smtpTlsSecureCertMatch?: string[];
   smtpTlsConnectionReuse?: boolean;
+  /** Add Postfix 3.11's `tls=` field (e.g. `may`, `may:none`) to recipient log lines. */
+  smtpLogTlsFeatureStatus?: boolean;
   requiretlsEnable?: boolean;
   /** Domain (or ".parent", or "*" for the rest) → policy. Empty uses Postfix's default. */
   smtpRequiretlsPolicy?: Record<string, RequireTlsPolicy>;
@@ -226,6 +228,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   // Postfix defaults to "no" because its TLS reuse needs a tlsproxy process; in mxq the process
   // that owns a TLS socket can reuse it at no extra cost, so reuse is on (docs/configuration.md).
   smtpTlsConnectionReuse: true,
+  smtpLogTlsFeatureStatus: true,
   requiretlsEnable: true,
   smtpRequiretlsPolicy: {},
 

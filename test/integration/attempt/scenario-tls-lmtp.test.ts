@@ -74,7 +74,7 @@ describe('scenarios: TLS', () => {
     s = await scene(oneMx);
     const p = await brokenTlsServer(s.addr(1));
     raw = p.server;
-    const { agent } = s.agent({ smtpTlsSecurityLevel: 'may' });
+    const { agent, logs } = s.agent({ smtpTlsSecurityLevel: 'may' });
     const fresh = await agent.deliver(request());
     expect(rcpt(fresh, 0)).toMatchObject({
       status: 'deferred',
@@ -87,6 +87,32 @@ describe('scenarios: TLS', () => {
     expect(order(old)).toEqual([`mx1.example.test[${s.addr(1)}]`, `mx1.example.test[${s.addr(1)}]`]);
     expect(rcpt(old, 0)).toMatchObject({ status: 'sent' });
     expect(p.messages).toBe(1);
+    // The plaintext retry shows the downgrade in the log line (§11.1 tls=).
+    expect(
+      logs().filter((l) => l.startsWith('QID1: to=<a@example.test>') && l.includes('status=sent')),
+    ).toEqual([expect.stringContaining(', tls=may:none, dsn=2.0.0, status=sent')]);
+  });
+
+  it('tls= in the recipient log line: may with STARTTLS, may:none without it, absent at level none or when disabled', async () => {
+    const pki = await makeTestPki('mx1.example.test');
+    s = await scene(oneMx);
+    await s.peer(1, { tls: pki.valid });
+    const line = (l: string[], qid: string) =>
+      l.find((x) => x.startsWith(`${qid}: to=<a@example.test>`)) ?? '';
+    const may = s.agent({ smtpTlsSecurityLevel: 'may' });
+    await may.agent.deliver(request({ queueId: 'Q1' }));
+    expect(line(may.logs(), 'Q1')).toMatch(/, delays=[\d./]+, tls=may, dsn=2\.0\.0, status=sent \(/);
+    const plain = await s.peer(2);
+    const noStarttls = s.agent({ smtpTlsSecurityLevel: 'may' });
+    await noStarttls.agent.deliver(request({ queueId: 'Q2', nexthop: `[${s.addr(2)}]` }));
+    expect(line(noStarttls.logs(), 'Q2')).toContain(', tls=may:none, dsn=2.0.0, status=sent');
+    expect(plain.messages).toHaveLength(1);
+    const none = s.agent({ smtpTlsSecurityLevel: 'none' });
+    await none.agent.deliver(request({ queueId: 'Q3' }));
+    expect(line(none.logs(), 'Q3')).not.toContain('tls=');
+    const off = s.agent({ smtpTlsSecurityLevel: 'may', smtpLogTlsFeatureStatus: false });
+    await off.agent.deliver(request({ queueId: 'Q4' }));
+    expect(line(off.logs(), 'Q4')).toMatch(/, delays=[\d./]+, dsn=2\.0\.0, status=sent/);
   });
 
   it('38: level encrypt, no STARTTLS → deferred 4.7.4, throttle', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatDelaySeconds, formatRecipientLogLine } from '../../../src/core/log-line.ts';
+import { formatDelaySeconds, formatRecipientLogLine, tlsFeatureStatus } from '../../../src/core/log-line.ts';
 import type { RecipientResult } from '../../../src/core/types.ts';
 
 describe('formatDelaySeconds', () => {
@@ -119,5 +119,16 @@ describe('formatRecipientLogLine', () => {
     expect(
       formatRecipientLogLine({ queueId: 'Q', result: evil, delaySeconds: 0, delays: [0, 0, 0, 0] }),
     ).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('tlsFeatureStatus (§11.1 tls=)', () => {
+  it('names the policy level, :none for plaintext, /requiretls only over TLS, nothing at level none', () => {
+    expect(tlsFeatureStatus({ policyLevel: 'may', active: true, requireTls: false })).toBe('may');
+    expect(tlsFeatureStatus({ policyLevel: 'may', active: false, requireTls: false })).toBe('may:none');
+    expect(tlsFeatureStatus({ policyLevel: 'verify', active: true, requireTls: true })).toBe(
+      'verify/requiretls',
+    );
+    expect(tlsFeatureStatus({ policyLevel: 'none', active: false, requireTls: false })).toBeUndefined();
   });
 });
