@@ -128,7 +128,9 @@ export function planAttemptOutcome(p: PlanInput): AttemptPlan {
     plan.deferred.push(r.recipient);
     plan.lastDeferral[r.recipient.address] = { dsn: r.dsn, diagnostic: r.diagnostic, relay: r.relay };
   }
-  const nullSender = data.sender === '';
+  // Notifications (bounces, and postmaster notices from the double-bounce address) never get a
+  // delay warning: it would go to the null sender or loop back to double-bounce.
+  const nullSender = data.sender === '' || data.isBounce === true;
   if (
     !nullSender &&
     delayWarningDue({

@@ -154,6 +154,24 @@ describe('planAttemptOutcome', () => {
     expect(planAttemptOutcome({ ...base, now: T0 + 60_000, data: data(['c@x']) }).delayWarning).toEqual([]);
   });
 
+  it('plans no delay warning for a notification (postmaster notice from the double-bounce address)', () => {
+    const o = resolveOptions({
+      maximalQueueLifetime: '1h',
+      bounceQueueLifetime: '1h',
+      delayWarningTime: '20m',
+    });
+    const notice = data(['postmaster@x'], { sender: 'double-bounce@mta.test', isBounce: true });
+    const plan = planAttemptOutcome({
+      jobId: 'J',
+      result: result(res('postmaster@x', 'deferred', '4.4.1')),
+      now: T0 + 25 * 60_000,
+      opts: o,
+      data: notice,
+    });
+    expect(plan.deferred).toEqual([{ address: 'postmaster@x' }]);
+    expect(plan.delayWarning).toEqual([]);
+  });
+
   it('all final: nothing deferred', () => {
     const plan = planAttemptOutcome({
       data: data(['a@x']),
