@@ -6,11 +6,13 @@
  * (BullMQ fails a job whose worker died or blocked too often, without ever calling the
  * processor) and errors the processor could not turn into a delayed retry. The job is retried in
  * place (`job.retry('failed')`); when it is already gone (removeOnFail) a copy is re-added with
- * the same data. A sweep at start-up catches jobs failed while no worker listened.
+ * the same data (under the same id when the old one is gone) and the usual bounded retention.
+ * A sweep at start-up catches jobs failed while no worker listened.
  * Never: bounces anything (a stall is not a delivery failure), retries malformed jobs.
  */
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from '../core/ports.ts';
+import { JOB_RETENTION } from '../queue/enqueue.ts';
 import { MALFORMED_JOB_PREFIX } from './processor.ts';
 
 /** Bound of the start-up sweep. */
@@ -38,7 +40,14 @@ export async function putBack(queue: Queue, job: Job, logger: Logger): Promise<v
   try {
     const state = await job.getState().catch(() => 'unknown');
     if (state === 'waiting' || state === 'active' || state === 'delayed') return;
-    await queue.add(job.name, job.data, { attempts: job.opts.attempts ?? 1 });
+    // Gone (removeOnFail): the same id, so the message's meta (mxq queue, mxq delete) and the
+    // release count still know it. Otherwise a copy under a new id.
+    const retention = { removeOnComplete: { ...JOB_RETENTION }, removeOnFail: { ...JOB_RETENTION } };
+    await queue.add(job.name, job.data, {
+      attempts: job.opts.attempts ?? 1,
+      ...retention,
+      ...(state === 'unknown' && job.id !== undefined ? { jobId: job.id } : {}),
+    });
     logger.warn({ event: 'job-re-added', jobId: job.id, reason }, 'failed job re-added');
   } catch (err) {
     logger.error(
