@@ -242,6 +242,8 @@ async function openSession(
   markAllUnmarked(run, hs.failure, { finalServer: finalServer && !plainRetry, relay: namaddrport(ep) });
   run.ledger.sweep();
   conn.connection.close();
+  // §4.6 step 4 runs for this session too: only a throttled one keeps the dest label available.
+  if (!hs.failure.throttle) delete run.requestNexthop;
   trace(run, ep, plainRetry ? 'tls-failed-retry-plaintext' : 'handshake-failed');
   return { fromCache: false, plainRetry };
 }

@@ -4,7 +4,7 @@ import { runAttempt } from '../../../src/core/attempt.ts';
 import type { DeliveryOptionsInput } from '../../../src/core/options.ts';
 import { resolveOptions } from '../../../src/core/options.ts';
 import type { SessionCache } from '../../../src/core/ports.ts';
-import type { AttemptRequest } from '../../../src/core/types.ts';
+import type { AttemptRequest, DeliveryFailure } from '../../../src/core/types.ts';
 import { fakeClock, memoryLogger, seededRandom } from '../../support/fakes.ts';
 import type { ServerScript, Zone } from './attempt-fakes.ts';
 import { fakeDns, fakeWorld, lostFailure, saidFailure, siteFailure } from './attempt-fakes.ts';
@@ -546,6 +546,45 @@ describe('runAttempt: connection reuse limits (§6.3 expiry)', () => {
     const fresh = await send();
     expect(fresh.recipients[0]?.connUse).toBeUndefined();
     expect(world.connects).toEqual(['127.0.2.1', '127.0.2.1']);
+    await cache.close();
+  });
+});
+
+describe('runAttempt: the dest label after a non-throttled handshake failure (§4.6 step 4)', () => {
+  it('a session that failed without throttling still clears the request next-hop: mx2 is cached by endpoint only', async () => {
+    const cache = createLocalSessionCache();
+    const clock = fakeClock();
+    const tlsFailed = (ep: { host: string }): DeliveryFailure => ({
+      handler: 'misc',
+      status: '4.7.5',
+      text: `Cannot start TLS: handshake failure`,
+      remoteMta: ep.host,
+      throttle: false,
+    });
+    const world = fakeWorld({ '127.0.2.1': { handshake: tlsFailed } }, clock.now);
+    const deps = {
+      dns: fakeDns(MX2),
+      connector: world.connector,
+      cache,
+      clock,
+      random: seededRandom(1),
+      logger: memoryLogger(),
+    };
+    const o = resolveOptions({ ...BASE, smtpConnectionCacheDestinations: ['example.test'] });
+    const first = await runAttempt(request(), deps, o);
+    expect(first.recipients.map((r) => [r.status, r.relay])).toEqual([
+      ['sent', 'mx2.example.test[127.0.2.2]:25'],
+      ['sent', 'mx2.example.test[127.0.2.2]:25'],
+    ]);
+    expect(cache.size()).toBe(1);
+    const second = await runAttempt(request({ queueId: 'Q2' }), deps, o);
+    // Postfix tries the better MX again first; mx2 comes from the cache by its endpoint label.
+    expect(world.connects).toEqual(['127.0.2.1', '127.0.2.2', '127.0.2.1']);
+    expect(second.servers.map((s) => `${s.addr} ${s.outcome}`)).toEqual([
+      '127.0.2.1 handshake-failed',
+      '127.0.2.2 reused-delivered',
+    ]);
+    expect(second.recipients[0]).toMatchObject({ status: 'sent', connUse: 2 });
     await cache.close();
   });
 });
