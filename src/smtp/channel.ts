@@ -41,9 +41,14 @@ export interface Channel {
 
 type Waiter = { resolve: (r: SmtpReply) => void; reject: (e: StreamError) => void };
 
-export function createChannel(initial: Socket, transcript?: Transcript): Channel {
+/** `warn` receives the reply parser's warnings (over-long lines, dropped multi-line text). */
+export function createChannel(
+  initial: Socket,
+  transcript?: Transcript,
+  warn?: (text: string) => void,
+): Channel {
   let socket = initial;
-  const parser = createReplyParser();
+  const parser = createReplyParser(warn ? { warn } : {});
   let queue: SmtpReply[] = [];
   let waiter: Waiter | undefined;
   let failed: StreamErrorKind | undefined;

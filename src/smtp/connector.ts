@@ -10,7 +10,7 @@ import type { ConnectParams, ConnectResult, HandshakeParams, SmtpConnector } fro
 import { namaddrport } from '../core/types.ts';
 import { createChannel } from './channel.ts';
 import { chooseBindAddress, openSocket } from './connect.ts';
-import { type EngineDepsInput, engineDeps } from './engine-deps.ts';
+import { type EngineDepsInput, engineDeps, replyWarner } from './engine-deps.ts';
 import { handshake } from './handshake.ts';
 
 export type SmtpConnectorDeps = EngineDepsInput;
@@ -28,7 +28,7 @@ export function createSmtpConnector(deps?: SmtpConnectorDeps): SmtpConnector {
         return opened;
       }
       d.transcript?.('I', `connected to ${namaddrport(p.endpoint)}`);
-      const ch = createChannel(opened.socket, d.transcript);
+      const ch = createChannel(opened.socket, d.transcript, replyWarner(d, p.endpoint));
       let used = false;
       return {
         ok: true,

@@ -1,9 +1,10 @@
 /**
  * Incremental SMTP reply parser (RFC 5321 §4.2, Postfix smtp_chat_resp).
  *
- * Decides: where a (multi-line) reply ends, its code, its enhanced status (only when valid and
- * its first digit matches the code, else `<d>.0.0`; 3xx and garbage get 5.5.0), how much text is
- * kept (2048 bytes; more is dropped), and when a reply is so big that the session must end.
+ * Decides: where a (multi-line) reply ends, its code and enhanced status (both from the final
+ * line, as smtp_chat_resp does; the status only when valid and its first digit matches the code,
+ * else `<d>.0.0`; 3xx and garbage get 5.5.0), how much text is kept (2048 bytes; more is dropped,
+ * with Postfix's warnings), and when a reply is so big that the session must end.
  * Never: allocates memory proportional to what the server sends; does I/O.
  */
 import type { SmtpReply } from '../core/types.ts';
@@ -16,6 +17,8 @@ export interface ReplyParserLimits {
   maxText?: number;
   /** A reply bigger than this on the wire is a reply bomb: the parser stops with an error. */
   maxReplyBytes?: number;
+  /** Postfix's "response longer than" / "multi-line response longer than" warnings. */
+  warn?: (text: string) => void;
 }
 
 export type ParsedReply = SmtpReply & { malformed: boolean };
@@ -33,7 +36,7 @@ export interface ReplyParser {
 const LINE_RE = /^(\d{3})([ -]|$)/;
 const STATUS_RE = /^ *([245])\.(\d{1,3})\.(\d{1,3})(?: |$)/;
 
-/** Enhanced status from the first line's text (after the code), per §5.2. */
+/** Enhanced status from a reply line's text (after the code), per §5.2. */
 export function replyStatus(code: number, firstLine: string): { status: string; enhanced: boolean } {
   const first = String(code).charAt(0);
   if (first !== '2' && first !== '4' && first !== '5') return { status: '5.5.0', enhanced: false };
@@ -45,23 +48,31 @@ export function replyStatus(code: number, firstLine: string): { status: string; 
 export function createReplyParser(limits: ReplyParserLimits = {}): ReplyParser {
   const maxText = limits.maxText ?? 2048;
   const maxReplyBytes = limits.maxReplyBytes ?? 65536;
-  const reader = createLineReader(limits.maxLine ?? 2048);
+  const maxLine = limits.maxLine ?? 2048;
+  const reader = createLineReader(maxLine);
+  const warn = limits.warn;
   let lines: string[] = [];
   let textBytes = 0;
   let wireBytes = 0;
   let malformed = false;
+  let dropped = false;
   let overflow = false;
   const clear = (): void => {
     lines = [];
     textBytes = 0;
     wireBytes = 0;
     malformed = false;
+    dropped = false;
   };
-  const take = (text: string, bytes: number): ParsedReply | undefined => {
+  const take = (text: string, bytes: number, truncated: boolean): ParsedReply | undefined => {
     wireBytes += bytes;
+    if (truncated) warn?.(`response longer than ${maxLine}: ${text.slice(0, 30)}...`);
     if (textBytes + text.length <= maxText || lines.length === 0) {
       lines.push(text);
       textBytes += text.length + 1;
+    } else if (!dropped) {
+      dropped = true;
+      warn?.(`multi-line response longer than ${maxText} ${lines.join(' ').slice(0, 30)}...`);
     }
     const m = LINE_RE.exec(text);
     if (!m || m[1] === undefined) {
@@ -70,8 +81,7 @@ export function createReplyParser(limits: ReplyParserLimits = {}): ReplyParser {
     }
     if (m[2] === '-') return undefined;
     const code = Number(m[1]);
-    const firstLine = lines[0] ?? text;
-    const st = replyStatus(code, firstLine);
+    const st = replyStatus(code, text);
     const reply: ParsedReply = { code, ...st, lines, text: lines.join(' '), malformed };
     clear();
     return reply;
@@ -81,7 +91,7 @@ export function createReplyParser(limits: ReplyParserLimits = {}): ReplyParser {
       const out: ParsedReply[] = [];
       if (overflow) return out;
       for (const line of reader.push(chunk)) {
-        const reply = take(line.text, line.wireBytes);
+        const reply = take(line.text, line.wireBytes, line.truncated);
         if (wireBytes > maxReplyBytes) break;
         if (reply) out.push(reply);
       }

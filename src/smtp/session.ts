@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import type { SessionState, SmtpSession, TransactionRequest, TransactionResult } from '../core/ports.ts';
 import { type Channel, createChannel } from './channel.ts';
-import { type EngineDeps, type EngineDepsInput, engineDeps } from './engine-deps.ts';
+import { type EngineDeps, type EngineDepsInput, engineDeps, replyWarner } from './engine-deps.ts';
 import { runTransaction } from './transaction.ts';
 
 export type SessionTls = SessionState['tls'];
@@ -97,7 +97,7 @@ export function resumeSession(
   deps?: EngineDepsInput,
 ): DetachableSession {
   const d = engineDeps(deps);
-  const ch = createChannel(socket, d.transcript);
+  const ch = createChannel(socket, d.transcript, replyWarner(d, state.endpoint));
   socket.resume();
   return createSession(ch, state, d);
 }

@@ -98,3 +98,25 @@ describe('reply parser', () => {
     );
   });
 });
+
+describe('reply parser: Postfix smtp_chat_resp details', () => {
+  it('takes the enhanced status from the final line of a multi-line reply', () => {
+    const { out } = parseAll([
+      b('550-Mailbox unavailable\r\n550-see the policy page\r\n550 5.1.1 user unknown\r\n'),
+    ]);
+    expect(out[0]).toMatchObject({ code: 550, status: '5.1.1', enhanced: true });
+    const mixed = parseAll([b('451-4.7.1 greylisted\r\n451 try later\r\n')]).out[0];
+    expect(mixed).toMatchObject({ code: 451, status: '4.0.0', enhanced: false });
+  });
+
+  it('warns about a truncated line and about dropped multi-line text, once per reply', () => {
+    const warnings: string[] = [];
+    const p = createReplyParser({ warn: (m) => warnings.push(m) });
+    p.push(b(`250 ${'x'.repeat(3000)}\r\n`));
+    expect(warnings).toEqual([`response longer than 2048: 250 ${'x'.repeat(26)}...`]);
+    warnings.length = 0;
+    const out = p.push(b(`${'250-abcdefghij\r\n'.repeat(300)}250 end\r\n`));
+    expect(out).toHaveLength(1);
+    expect(warnings).toEqual(['multi-line response longer than 2048 250-abcdefghij 250-abcdefghij ...']);
+  });
+});
