@@ -53,7 +53,8 @@ export function refusedFailure(
   command: string,
 ): DeliveryFailure {
   let status = reply.status;
-  if (soften && status.startsWith('5')) status = `4${status.slice(1)}`;
+  // smtp_skip_5xx_greeting looks at the reply code: a 3xx or garbage greeting keeps its 5.5.0.
+  if (soften && reply.code >= 500 && reply.code <= 599) status = `4${status.slice(1)}`;
   const fixed = fixStatus(status, `host ${namaddr(ep)} refused to talk to me: ${reply.text}`);
   return { handler: 'site', ...fixed, reply, command, remoteMta: ep.host, throttle: true };
 }

@@ -74,7 +74,7 @@ async function readFor(c: PhaseCtx, cmd: Cmd, flow: Flow): Promise<void> {
     if (flow.mailFailed) return;
     if (ok) c.ledger.accepted.push(cmd.idx);
     else c.ledger.fail(cmd.idx, replyFailure('rcpt', c.ep, c.remoteMta, r, 'RCPT TO'));
-  } else if (r.code === 354) flow.dataOk = true;
+  } else if (r.code >= 300 && r.code < 400) flow.dataOk = true;
   else if (!flow.mailFailed && c.ledger.accepted.length > 0) {
     c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'DATA'), true);
   }

@@ -87,3 +87,14 @@ describe('engine failure wording', () => {
     ).toBeUndefined();
   });
 });
+
+describe('greeting refusal (smtp_helo)', () => {
+  it('softens only a 5xx greeting; a 3xx greeting keeps its 5.5.0 (hard)', () => {
+    expect(refusedFailure(ep, reply(554, '5.7.1', '554 5.7.1 go away'), true, 'greeting').status).toBe(
+      '4.7.1',
+    );
+    const odd = refusedFailure(ep, reply(354, '5.5.0', '354 hello?'), true, 'greeting');
+    expect(odd.status).toBe('5.5.0');
+    expect(odd.text).toBe('host mx1.example.test[127.0.2.1] refused to talk to me: 354 hello?');
+  });
+});
