@@ -1,5 +1,6 @@
 /** Spec §14 scenarios about MX order, limits and per-stage replies (1, 2, 7-10, 12, 13, 15-18, 20-23, 43, 51). */
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../support/wait.ts';
 import type { Scene } from './harness.ts';
 import { message, order, rcpt, request, scene } from './harness.ts';
 
@@ -60,6 +61,7 @@ describe('scenarios: MX walk', () => {
   it('8: both refuse → deferred 4.4.1 (mx2 text), relay=none, throttle', async () => {
     s = await scene(mxZone(2));
     const r = await s.agent().agent.deliver(request());
+    expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`, `mx2.example.test[${s.addr(2)}]`]);
     expect(rcpt(r, 1)).toMatchObject({
       status: 'deferred',
       dsn: '4.4.1',
@@ -73,7 +75,12 @@ describe('scenarios: MX walk', () => {
     s = await scene(mxZone(6));
     const r = await s.agent().agent.deliver(request());
     expect(order(r)).toEqual([1, 2, 3, 4, 5].map((i) => `mx${i}.example.test[${s?.addr(i)}]`));
-    expect(rcpt(r, 0).diagnostic).toBe(`connect to mx5.example.test[${s.addr(5)}]:25: Connection refused`);
+    expect(rcpt(r, 0)).toMatchObject({
+      status: 'deferred',
+      dsn: '4.4.1',
+      relay: 'none',
+      diagnostic: `connect to mx5.example.test[${s.addr(5)}]:25: Connection refused`,
+    });
   });
 
   it('10: RCPT 451 everywhere → mx1, mx2 (session limit), deferred 4.7.1 relay=mx2, no throttle', async () => {
@@ -103,6 +110,8 @@ describe('scenarios: MX walk', () => {
       relay: `mx1.example.test[${s.addr(1)}]:25`,
       diagnostic: `host mx1.example.test[${s.addr(1)}] refused to talk to me: 554 5.7.1 no`,
     });
+    expect(r.hopStatus).toBeUndefined();
+    expect(s.peers[1]?.connections).toBe(0);
   });
 
   it('13: RCPT a 550, b 250 → a bounced, b sent, mx2 never contacted', async () => {
@@ -110,12 +119,18 @@ describe('scenarios: MX walk', () => {
     await s.peer(1, { script: { rcpt: (a) => (a.startsWith('a@') ? '550 5.1.1 unknown' : undefined) } });
     const p2 = await s.peer(2);
     const r = await s.agent().agent.deliver(request());
+    expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`]);
     expect(rcpt(r, 0)).toMatchObject({
       status: 'bounced',
       dsn: '5.1.1',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
       diagnostic: `host mx1.example.test[${s.addr(1)}] said: 550 5.1.1 unknown (in reply to RCPT TO command)`,
     });
-    expect(rcpt(r, 1).status).toBe('sent');
+    expect(rcpt(r, 1)).toMatchObject({
+      status: 'sent',
+      dsn: '2.0.0',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
+    });
     expect(p2.connections).toBe(0);
   });
 
@@ -124,19 +139,33 @@ describe('scenarios: MX walk', () => {
     await s.peer(1, { script: { mail: '451 4.3.0 busy' } });
     await s.peer(2);
     const r = await s.agent().agent.deliver(request());
-    expect(order(r)).toHaveLength(2);
+    expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`, `mx2.example.test[${s.addr(2)}]`]);
     expect(rcpt(r, 0)).toMatchObject({ status: 'sent', relay: `mx2.example.test[${s.addr(2)}]:25` });
   });
 
   it('16: MAIL 553 → bounced 5.7.1 (in reply to MAIL FROM command)', async () => {
     s = await scene(mxZone(1));
-    await s.peer(1, { script: { mail: '553 5.7.1 sender rejected' } });
+    const p = await s.peer(1, { script: { mail: '553 5.7.1 sender rejected' } });
     const r = await s.agent().agent.deliver(request());
     expect(rcpt(r, 0)).toMatchObject({
       status: 'bounced',
       dsn: '5.7.1',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
       diagnostic: `host mx1.example.test[${s.addr(1)}] said: 553 5.7.1 sender rejected (in reply to MAIL FROM command)`,
     });
+    expect(r.hopStatus).toBeUndefined();
+    // QUIT's reply is not awaited (smtp_skip_quit_response), so wait for the peer to log it.
+    const lines = await until('QUIT at mx1', async () =>
+      p.commands.some((c) => c.line === 'QUIT') ? p.commands.map((c) => c.line) : undefined,
+    );
+    expect(lines.slice(1).map((l) => l.split(':')[0])).toEqual([
+      'MAIL FROM',
+      'RCPT TO',
+      'RCPT TO',
+      'DATA',
+      'RSET',
+      'QUIT',
+    ]);
   });
 
   it('17: end-of-data 452 → deferred 4.3.1, relay=mx1, no throttle', async () => {
@@ -159,6 +188,7 @@ describe('scenarios: MX walk', () => {
     expect(rcpt(r, 0)).toMatchObject({
       status: 'deferred',
       dsn: '4.4.2',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
       diagnostic: `lost connection with mx1.example.test[${s.addr(1)}] while sending end of data -- message may be sent more than once`,
     });
     expect(r.hopStatus?.status).toBe('4.4.2');
@@ -177,6 +207,7 @@ describe('scenarios: MX walk', () => {
     const p1 = await s.peer(1, { script: { ehlo: '421 4.3.2 bye' } });
     await s.peer(2);
     const r = await s.agent().agent.deliver(request());
+    expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`, `mx2.example.test[${s.addr(2)}]`]);
     expect(rcpt(r, 0)).toMatchObject({ status: 'sent', relay: `mx2.example.test[${s.addr(2)}]:25` });
     expect(p1.commands.some((c) => c.line.startsWith('HELO'))).toBe(false);
   });
@@ -186,11 +217,14 @@ describe('scenarios: MX walk', () => {
     await s.peer(1, { script: { ehlo: '502 no', helo: '550 denied' } });
     const p2 = await s.peer(2);
     const r = await s.agent().agent.deliver(request());
+    expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`]);
     expect(rcpt(r, 0)).toMatchObject({
       status: 'bounced',
       dsn: '5.0.0',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
       diagnostic: `host mx1.example.test[${s.addr(1)}] refused to talk to me: 550 denied`,
     });
+    expect(r.hopStatus).toBeUndefined();
     expect(p2.connections).toBe(0);
   });
 
@@ -200,9 +234,11 @@ describe('scenarios: MX walk', () => {
     const p2 = await s.peer(2);
     const body = message('x'.repeat(5000));
     const r = await s.agent().agent.deliver(request({ message: body, size: body.length }));
+    expect(order(r)).toEqual([`mx1.example.test[${s.addr(1)}]`]);
     expect(rcpt(r, 0)).toMatchObject({
       status: 'bounced',
       dsn: '5.3.4',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
       diagnostic: `message size ${body.length} exceeds size limit 1000 of server mx1.example.test[${s.addr(1)}]`,
     });
     expect(p1.commands.some((c) => c.line.startsWith('MAIL'))).toBe(false);
@@ -213,7 +249,12 @@ describe('scenarios: MX walk', () => {
     s = await scene(mxZone(1));
     await s.peer(1, { script: { rcpt: '550 No such user' } });
     const r = await s.agent().agent.deliver(request());
-    expect(rcpt(r, 0)).toMatchObject({ status: 'bounced', dsn: '5.0.0' });
+    expect(rcpt(r, 0)).toMatchObject({
+      status: 'bounced',
+      dsn: '5.0.0',
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
+      diagnostic: `host mx1.example.test[${s.addr(1)}] said: 550 No such user (in reply to RCPT TO command)`,
+    });
   });
 
   it('51: soft_bounce with RCPT 550 5.1.1 → deferred 4.1.1, status=SOFTBOUNCE', async () => {
@@ -221,7 +262,20 @@ describe('scenarios: MX walk', () => {
     await s.peer(1, { script: { rcpt: '550 5.1.1 unknown' } });
     const { agent, logs } = s.agent({ softBounce: true });
     const r = await agent.deliver(request());
-    expect(rcpt(r, 0)).toMatchObject({ status: 'deferred', dsn: '4.1.1', softBounce: true });
-    expect(logs().some((l) => l.includes('dsn=4.1.1, status=SOFTBOUNCE'))).toBe(true);
+    expect(rcpt(r, 0)).toMatchObject({
+      status: 'deferred',
+      dsn: '4.1.1',
+      softBounce: true,
+      relay: `mx1.example.test[${s.addr(1)}]:25`,
+      diagnostic: `host mx1.example.test[${s.addr(1)}] said: 550 5.1.1 unknown (in reply to RCPT TO command)`,
+    });
+    expect(r.hopStatus).toBeUndefined();
+    expect(
+      logs().some((l) =>
+        l.endsWith(
+          `dsn=4.1.1, status=SOFTBOUNCE (host mx1.example.test[${s?.addr(1)}] said: 550 5.1.1 unknown (in reply to RCPT TO command))`,
+        ),
+      ),
+    ).toBe(true);
   });
 });
