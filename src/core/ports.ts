@@ -197,6 +197,11 @@ export interface TransactionRequest {
   signal?: AbortSignal;
   /** §7.4: a TLS session (level may) that dies mid-transaction asks for a plaintext retry. */
   plaintextRetryAllowed?: boolean;
+  /**
+   * §5.3: the session will not be cached, so with PIPELINING the engine writes QUIT right behind
+   * the final "." without waiting (the result is then never reusable). Ignored without PIPELINING.
+   */
+  quitAfterData?: boolean;
 }
 
 /** Per-recipient engine outcome, in the order of TransactionRequest.recipients. */

@@ -3,8 +3,9 @@
  * then the end-of-data reply(ies): one for SMTP, one per accepted recipient for LMTP.
  *
  * Decides: how end-of-data replies settle recipients, what a NUL in a streamed body does (abort
- * without the terminator: 5.6.0 for the accepted recipients, connection dropped), and that an
- * early reply after a broken body write is still read.
+ * without the terminator: 5.6.0 for the accepted recipients, connection dropped), that an
+ * early reply after a broken body write is still read, and QUIT right behind the final "." when
+ * the caller asks for it (quitAfterData) and the server pipelines.
  * Never: sends MAIL/RCPT; words stream failures (transaction.ts maps StreamError).
  */
 import type { TransactionRequest } from '../core/ports.ts';
@@ -26,6 +27,17 @@ export interface PhaseCtx {
   req: TransactionRequest;
   ledger: Ledger;
   step: { stage: string };
+  /** The server offered PIPELINING. */
+  pipelining: boolean;
+  /** QUIT went out behind the final "." (req.quitAfterData with PIPELINING). */
+  quitSent: boolean;
+}
+
+/** §5.3: with PIPELINING and a session that will not be cached, QUIT follows "." at once. */
+async function quitBehindDot(c: PhaseCtx): Promise<void> {
+  if (!c.req.quitAfterData || !c.pipelining) return;
+  c.quitSent = true;
+  await c.ch.write('QUIT\r\n', c.req.timeouts.dataXfer, c.req.signal, ['QUIT']);
 }
 
 export const NUL_FAILURE = (): ReturnType<typeof localFailure> =>
@@ -66,12 +78,13 @@ export async function sendDataBody(c: PhaseCtx): Promise<'done' | 'aborted'> {
       bytes += chunk.length;
       await c.ch.write(chunk, c.req.timeouts.dataXfer, c.req.signal);
     }
+    await quitBehindDot(c);
   } catch (e) {
     if (e instanceof BodyNulError) return abortBody(c);
     if (e instanceof StreamError) return (await earlyReply(c, e)) ?? 'aborted';
     throw e;
   }
-  c.ch.info(`message body sent: ${bytes} bytes, then "."`);
+  c.ch.info(`message body sent: ${bytes} bytes, then "."${c.quitSent ? ' and QUIT' : ''}`);
   await readEndOfData(c);
   return 'done';
 }
@@ -107,6 +120,7 @@ export async function sendBdat(c: PhaseCtx): Promise<'done' | 'aborted' | 'rejec
     throw e;
   }
   await send(held ?? Buffer.alloc(0), true);
+  await quitBehindDot(c);
   await readEndOfData(c);
   return 'done';
 }

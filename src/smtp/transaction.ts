@@ -143,13 +143,15 @@ export async function runTransaction(
     req,
     ledger: createLedger(req.recipients.length),
     step: { stage: 'sending MAIL FROM' },
+    pipelining: s.capabilities.PIPELINING !== undefined,
+    quitSent: false,
   };
   const done = (completeSession: boolean, reusable: boolean): TransactionResult => ({
     recipients: c.ledger.final(
       localFailure('stream', '4.3.0', `local data error while talking to ${namaddr(ep)}`),
     ),
     completeSession,
-    reusable: reusable && ch.usable && !ch.protocolError,
+    reusable: reusable && !c.quitSent && ch.usable && !ch.protocolError,
   });
   if (s.sizeLimit > 0 && req.size > s.sizeLimit) {
     c.ledger.failAll(
@@ -177,7 +179,7 @@ export async function runTransaction(
   if (!cmds.some((x) => x.kind === 'rcpt')) return done(false, true);
   try {
     const flow: Flow = { mailFailed: false, dataOk: false };
-    await exchange(c, cmds, s.capabilities.PIPELINING !== undefined, flow);
+    await exchange(c, cmds, c.pipelining, flow);
     const clean = await content(c, flow, bdat);
     return done(true, clean);
   } catch (e) {

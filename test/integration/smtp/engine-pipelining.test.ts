@@ -162,3 +162,33 @@ describe('engine message source errors', () => {
     expect(peer.messages).toHaveLength(0);
   });
 });
+
+describe('QUIT behind the final dot (§5.3)', () => {
+  it('with PIPELINING and quitAfterData, writes QUIT before reading the end-of-data reply', async () => {
+    peer = await startSmtpPeer({});
+    const o = await openSession(peer);
+    if (!o.ok) throw new Error(o.failure.text);
+    const res = await o.session.transaction(txRequest({ quitAfterData: true }));
+    expect(res.recipients[0]?.ok).toBe(true);
+    expect(res.reusable).toBe(false);
+    const quitAt = o.lines.indexOf('C: QUIT');
+    const goAt = o.lines.findIndex((l) => l.startsWith('S: 354'));
+    const dotReplyAt = o.lines.findIndex((l, i) => i > goAt && l.startsWith('S: 250'));
+    expect(goAt).toBeGreaterThan(-1);
+    expect(quitAt).toBeGreaterThan(-1);
+    expect(quitAt).toBeLessThan(dotReplyAt);
+    expect(peer.messages).toHaveLength(1);
+    expect(o.session.isUsable()).toBe(false);
+    o.session.close();
+  });
+
+  it('without PIPELINING the transaction leaves QUIT to the caller', async () => {
+    peer = await startSmtpPeer({ hidePipelining: true });
+    const o = await openSession(peer);
+    if (!o.ok) throw new Error(o.failure.text);
+    const res = await o.session.transaction(txRequest({ quitAfterData: true }));
+    expect(res.recipients[0]?.ok).toBe(true);
+    expect(o.lines.includes('C: QUIT')).toBe(false);
+    await o.session.quit(1000);
+  });
+});
