@@ -2,7 +2,8 @@
  * One SMTP byte stream: replies in (parsed, queued), commands and body out, with per-call
  * timeouts, AbortSignal, backpressure, a transcript, and "stray byte or EOF while idle" tracking.
  *
- * Decides: when a read or write has failed (EOF, timeout, reply bomb, abort) — as a StreamError.
+ * Decides: when a read or write has failed (EOF, timeout, reply bomb, over 1 MiB of unread replies,
+ * abort) — as a StreamError.
  * Never: interprets replies; words failures (callers map StreamError to §5.6 texts).
  */
 import type { Socket } from 'node:net';
@@ -41,6 +42,10 @@ export interface Channel {
 
 type Waiter = { resolve: (r: SmtpReply) => void; reject: (e: StreamError) => void };
 
+/** Most reply text held unread (bytes): far above any pipelined window or LMTP reply set. */
+const MAX_QUEUED = 1 << 20;
+const weight = (r: SmtpReply): number => r.text.length + 1;
+
 /** `warn` receives the reply parser's warnings (over-long lines, dropped multi-line text). */
 export function createChannel(
   initial: Socket,
@@ -50,6 +55,12 @@ export function createChannel(
   let socket = initial;
   const parser = createReplyParser(warn ? { warn } : {});
   let queue: SmtpReply[] = [];
+  let queued = 0;
+  const next = (): SmtpReply | undefined => {
+    const r = queue.shift();
+    if (r) queued -= weight(r);
+    return r;
+  };
   let waiter: Waiter | undefined;
   let failed: StreamErrorKind | undefined;
   let idle = false;
@@ -69,18 +80,21 @@ export function createChannel(
       const { malformed, ...reply } = r;
       if (malformed) protocolError = true;
       queue.push(reply);
+      queued += weight(reply);
     }
-    if (parser.overflow) {
+    if (parser.overflow || queued > MAX_QUEUED) {
+      queue = [];
+      queued = 0;
       fail('overflow');
       socket.destroy();
       return;
     }
     const w = waiter;
-    const next = queue.shift();
-    if (w && next) {
+    if (w && queue.length > 0) {
+      const r = next();
       waiter = undefined;
-      w.resolve(next);
-    } else if (next) queue.unshift(next);
+      if (r) w.resolve(r);
+    }
   };
   const onEnd = (): void => {
     if (idle) stray = true;
@@ -133,7 +147,7 @@ export function createChannel(
       return socket;
     },
     readReply(timeoutMs, signal) {
-      const ready = queue.shift();
+      const ready = next();
       if (ready) return Promise.resolve(ready);
       if (failed) return Promise.reject(new StreamError(failed));
       return withDeadline(timeoutMs, signal, (done) => {
@@ -195,6 +209,7 @@ export function createChannel(
       socket.off('close', onEnd);
       socket.off('error', onError);
       queue = [];
+      queued = 0;
       parser.reset();
       return socket;
     },

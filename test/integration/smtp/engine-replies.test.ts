@@ -2,7 +2,14 @@ import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSmtpConnector } from '../../../src/smtp/connector.ts';
 import { memoryLogger } from '../../support/fakes.ts';
-import { closeRawServers, endpointOf, heloParams, rawServer, txRequest } from './engine-fixtures.ts';
+import {
+  closeRawServers,
+  endpointOf,
+  eventually,
+  heloParams,
+  rawServer,
+  txRequest,
+} from './engine-fixtures.ts';
 
 afterEach(() => closeRawServers());
 
@@ -62,6 +69,40 @@ describe('engine replies (smtp_chat_resp and smtp_loop details)', () => {
     if (!h.ok) throw new Error(h.failure.text);
     const res = await h.session.transaction(txRequest());
     expect(res.recipients[0]?.ok).toBe(true);
+    h.session.close();
+  });
+
+  it('drops a connection whose server floods complete replies nobody reads (memory stays bounded)', async () => {
+    let server: net.Socket | undefined;
+    let closed = false;
+    const srv = await scripted((line, sock) => {
+      if (!/^EHLO/i.test(line)) return undefined;
+      server = sock;
+      sock.on('close', () => {
+        closed = true;
+      });
+      return '250 raw.example.test';
+    });
+    const connector = createSmtpConnector();
+    const c = await connector.connect({
+      endpoint: endpointOf(srv),
+      protocol: 'smtp',
+      connectTimeoutMs: 3000,
+    });
+    if (!c.ok) throw new Error(c.failure.text);
+    const h = await c.connection.handshake(heloParams());
+    if (!h.ok) throw new Error(h.failure.text);
+    // Up to 8 MiB of short, complete replies while the session sits idle.
+    const flood = Buffer.from('250 ok\r\n'.repeat(1 << 16));
+    for (let i = 0; i < 16 && !closed; i++) {
+      if (!server?.write(flood))
+        await new Promise((r) => {
+          server?.once('drain', r);
+          server?.once('close', r);
+        });
+    }
+    expect(await eventually(() => closed, 5000)).toBe(true);
+    expect(h.session.isUsable()).toBe(false);
     h.session.close();
   });
 });
