@@ -6,6 +6,7 @@
  * conn_use, soft_bounce), the log line's tls= field as given by the session, the delays a/b/c/d of §11.1 (a = active − arrival, b = 0, c = attempt
  * start → setup done, d = setup done → now), one info line `<qid>: <reason>` per KEEP'd failure,
  * and the hop status: a throttling failure that deferred a recipient while no session completed.
+ * Every settled recipient is reported once to the request's onRecipientFinal, right away.
  * Never: decides which server is final (attempt.ts does) or talks to servers.
  */
 import { formatRecipientLogLine } from './log-line.ts';
@@ -82,8 +83,14 @@ export function markSent(
     remoteMta: ctx.remoteMta,
     ...(ctx.connUse !== undefined ? { connUse: ctx.connUse } : {}),
   };
+  settle(a, index, result, ctx);
+}
+
+/** Mark a recipient DROP with its result: ledger, log line, and the caller's callback. */
+function settle(a: AttemptLog, index: number, result: RecipientResult, ctx: MarkContext): void {
   a.ledger.drop(index, result);
   logResult(a, result, ctx);
+  a.req.onRecipientFinal?.(result);
 }
 
 /** One recipient, one failure: KEEP, defer or bounce (§9.1). */
@@ -110,7 +117,6 @@ export function markFailed(a: AttemptLog, index: number, failure: DeliveryFailur
     ...(ctx.connUse !== undefined ? { connUse: ctx.connUse } : {}),
     ...(outcome.softBounced ? { softBounce: true } : {}),
   };
-  a.ledger.drop(index, result);
   if (
     outcome.disposition === 'defer' &&
     failure.throttle &&
@@ -119,7 +125,7 @@ export function markFailed(a: AttemptLog, index: number, failure: DeliveryFailur
   ) {
     a.hopStatus = { ...failure, status: outcome.status };
   }
-  logResult(a, result, ctx);
+  settle(a, index, result, ctx);
 }
 
 /** A bulk failure (sess/site/mesg/misc/stream) for every recipient not yet marked. */

@@ -167,6 +167,12 @@ export interface AttemptRequest {
   /** qmgr's connection-cache hint (§6.3/§8.4). */
   cacheHint?: 'none' | 'load' | 'load+store';
   signal?: AbortSignal;
+  /**
+   * Called the moment a recipient's outcome in this attempt is settled (sent, deferred or
+   * bounced), before the attempt returns, so that the caller can make final outcomes durable at
+   * once (a crash in a later session then cannot deliver them twice). Not awaited; must not throw.
+   */
+  onRecipientFinal?: (result: RecipientResult) => void;
 }
 
 /** The outcome of one delivery request: every recipient exactly once. */

@@ -2,7 +2,8 @@
  * What one delivery attempt means for its job: which recipients become final (journal), which
  * events are appended, which recipients stay deferred, and whether the rest expires now.
  *
- * Decides: the per-recipient journal entries and events of an attempt; the deferred subset and its
+ * Decides: the per-recipient journal entries and events of an attempt (written as each recipient
+ * is settled, and the rest when the attempt ends); the deferred subset and its
  * last soft error; the best_mx_transport hand-off route; expiry (Postfix qmgr: at the end of an attempt, deferred recipients of a message
  * older than maximal_queue_lifetime, or bounce_queue_lifetime for the null sender, are returned
  * with their last 4.x.x status); whether a single delay warning is due.
@@ -88,6 +89,33 @@ function eventOf(
   };
 }
 
+/**
+ * What to record the moment a recipient is settled in an attempt: a journal entry and an event for
+ * sent and bounced; nothing for a deferral (requeue or expiry is decided when the attempt ends).
+ */
+export function settledRecord(
+  r: RecipientResult,
+  queueId: string,
+  jobId: string,
+  at: number,
+): { entry: WorkerJournalEntry; event: DeliveryEvent } | undefined {
+  if (r.status === 'deferred') return undefined;
+  return { entry: journalEntry(r, r.status, jobId, at), event: eventOf(r, r.status, queueId, jobId, at) };
+}
+
+/** The plan's records less those already written when their recipients were settled. */
+export function withoutRecorded(
+  plan: Pick<AttemptPlan, 'journal' | 'events'>,
+  recorded: ReadonlySet<string>,
+): Pick<AttemptPlan, 'journal' | 'events'> {
+  const early = (recipient: string, event: DeliveryEvent['event'] | undefined) =>
+    recorded.has(recipient) && (event === undefined || event === 'sent' || event === 'bounced');
+  return {
+    journal: plan.journal.filter((e) => !early(e.recipient, undefined)),
+    events: plan.events.filter((e) => !early(e.recipient, e.event)),
+  };
+}
+
 /** Turn one attempt's result into journal entries, events and the deferred subset. */
 export function planAttemptOutcome(p: PlanInput): AttemptPlan {
   const { data, jobId, now } = p;
@@ -106,8 +134,11 @@ export function planAttemptOutcome(p: PlanInput): AttemptPlan {
       plan.events.push(eventOf(r, 'deferred', data.queueId, jobId, now));
       continue;
     }
-    plan.journal.push(journalEntry(r, r.status, jobId, now));
-    plan.events.push(eventOf(r, r.status, data.queueId, jobId, now));
+    const rec = settledRecord(r, data.queueId, jobId, now);
+    if (rec !== undefined) {
+      plan.journal.push(rec.entry);
+      plan.events.push(rec.event);
+    }
   }
   if (deferredResults.length === 0) return plan;
   const expired = isExpired({

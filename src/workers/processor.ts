@@ -28,7 +28,9 @@ import {
   nextJobData,
   pendingRecipients,
   planAttemptOutcome,
+  settledRecord,
   type WorkerJournalEntry,
+  withoutRecorded,
 } from './outcome-plan.ts';
 
 export const MALFORMED_JOB_PREFIX = 'malformed delivery job';
@@ -203,7 +205,29 @@ async function attemptAndRecord(
   };
   if (data.dsn !== undefined) req.dsn = data.dsn;
   if (ctx.signal !== undefined) req.signal = ctx.signal;
+  // Make each final outcome durable the moment it is known: a crash in a later session of this
+  // attempt (next MX, fallback relay) then cannot deliver those recipients a second time.
+  const early: Promise<void>[] = [];
+  const recorded = new Set<string>();
+  req.onRecipientFinal = (r) => {
+    const rec = settledRecord(r, data.queueId, ctx.jobId, deps.clock.now());
+    if (rec === undefined) return;
+    early.push(
+      commitOutcome(deps.redis, deps.keys, data.queueId, [rec.entry], [rec.event]).then(
+        () => {
+          recorded.add(rec.entry.recipient);
+        },
+        (err: unknown) => {
+          ctx.log.warn(
+            { event: 'journal-write-deferred', err: String(err) },
+            'journal write retried at the end',
+          );
+        },
+      ),
+    );
+  };
   const result = await deps.agent.deliver(req);
+  await Promise.all(early);
   const now = deps.clock.now();
   const plan = planAttemptOutcome({
     data: { ...data, recipients: pending },
@@ -212,7 +236,8 @@ async function attemptAndRecord(
     now,
     opts: deps.opts,
   });
-  await commitOutcome(deps.redis, deps.keys, data.queueId, plan.journal, plan.events);
+  const rest = withoutRecorded(plan, recorded);
+  await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events);
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
   if (plan.expired)
     ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
