@@ -14,7 +14,13 @@ import type { AddressPrep, Element } from './attempt-walk.ts';
 import { tlsFeatureStatus } from './log-line.ts';
 import type { RecipientReply, SmtpSession } from './ports.ts';
 import { stageTimeouts } from './route-plan.ts';
-import { destLabelFor, endpointLabelFor, labelContext, mayStore } from './session-reuse.ts';
+import {
+  destLabelFor,
+  endpointLabelFor,
+  labelContext,
+  mayStore,
+  mayStoreAfterTransaction,
+} from './session-reuse.ts';
 import type { DeliveryFailure } from './types.ts';
 import { namaddrport } from './types.ts';
 
@@ -44,6 +50,13 @@ export async function runSession(
   const indices = run.ledger.unmarked();
   const connUse = flags.fromCache ? session.state.reuseCount + 1 : undefined;
   const setupDoneAt = deps.clock.now();
+  const storable = mayStoreAfterTransaction({
+    session,
+    storeEnabled: run.cachePolicy.store,
+    ...(prep.tlsReuse !== undefined ? { tlsReuse: prep.tlsReuse } : {}),
+    now: setupDoneAt,
+    opts,
+  });
   const tx = await session.transaction({
     sender: req.sender,
     recipients: indices.map((i) => run.ledger.recipient(i)),
@@ -55,6 +68,8 @@ export async function runSession(
     ...(req.dsn !== undefined ? { dsn: req.dsn } : {}),
     timeouts: stageTimeouts(opts),
     plaintextRetryAllowed: prep.plaintextRetryAllowed,
+    // §5.3: a session that will not be cached gets QUIT right behind the final dot (pipelining).
+    quitAfterData: !storable,
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
   let throttled = false;

@@ -91,12 +91,29 @@ export interface StoreCheck {
 
 /** §6.3: may this session go back to the cache? */
 export function mayStore(c: StoreCheck): boolean {
-  if (!c.storeEnabled || c.throttled || !c.clean || !c.session.isUsable()) return false;
-  const st = c.session.state;
+  if (c.throttled || !c.clean || !c.session.isUsable()) return false;
+  return storeAllowedFor(c.session.state, c, 0);
+}
+
+/**
+ * Before a transaction: can its session go back to the cache afterwards if all goes well? When
+ * not, and the server pipelines, QUIT may follow the final dot at once (§5.3).
+ */
+export function mayStoreAfterTransaction(c: Omit<StoreCheck, 'throttled' | 'clean'>): boolean {
+  return c.session.isUsable() && storeAllowedFor(c.session.state, c, 1);
+}
+
+/** The store rules that depend on the session's age, TLS state and use; `extra` transactions ahead. */
+function storeAllowedFor(
+  st: SmtpSession['state'],
+  c: Pick<StoreCheck, 'storeEnabled' | 'tlsReuse' | 'now' | 'opts'>,
+  extra: number,
+): boolean {
+  if (!c.storeEnabled) return false;
   if (st.tls.active && !(c.tlsReuse ?? c.opts.smtpTlsConnectionReuse)) return false;
   if (c.now - st.createdAt > c.opts.smtpConnectionReuseTimeLimit) return false;
   // reuseCount counts transactions on this connection; Postfix's reuse_count counts cache hits.
-  const timesReused = Math.max(0, st.reuseCount - 1);
+  const timesReused = Math.max(0, st.reuseCount + extra - 1);
   const limit = c.opts.smtpConnectionReuseCountLimit;
   return limit <= 0 || timesReused < limit;
 }

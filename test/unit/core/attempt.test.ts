@@ -518,6 +518,16 @@ describe('runAttempt: connection reuse limits (§6.3 expiry)', () => {
     const third = await send();
     expect(third.recipients[0]?.connUse).toBeUndefined();
     expect(world.connects).toEqual(['127.0.2.1', '127.0.2.1']);
+    // §5.3: the transaction that will not be stored asks for QUIT right behind the final dot
+    expect(world.transactions.map((t) => t.req.quitAfterData)).toEqual([false, true, false]);
+    await cache.close();
+  });
+
+  it('without caching, every transaction asks for QUIT right behind the final dot', async () => {
+    const { cache, world, send } = reuseWorld({ smtpConnectionCacheDestinations: [] });
+    await send();
+    expect(world.transactions.map((t) => t.req.quitAfterData)).toEqual([true]);
+    expect(cache.size()).toBe(0);
     await cache.close();
   });
 
