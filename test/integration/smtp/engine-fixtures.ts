@@ -27,6 +27,23 @@ export const FAST: StageTimeoutsMs = {
   quit: 1000,
 };
 
+/** Every stage timeout set to the same value (tests that only need "short but generous"). */
+export function uniformTimeouts(ms: number): StageTimeoutsMs {
+  return {
+    connect: ms,
+    helo: ms,
+    lhlo: ms,
+    starttls: ms,
+    mail: ms,
+    rcpt: ms,
+    dataInit: ms,
+    dataXfer: ms,
+    dataDone: ms,
+    rset: ms,
+    quit: ms,
+  };
+}
+
 export function endpointOf(
   peer: { host: string; port: number; socketPath?: string },
   host = 'mx.example.test',

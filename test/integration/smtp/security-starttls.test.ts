@@ -19,22 +19,11 @@ import { createSmtpConnector } from '../../../src/smtp/connector.ts';
 import { makeTestPki } from '../../support/certs.ts';
 import { allocateLoopbackBlock } from '../../support/loopback.ts';
 import { type PeerOptions, type SmtpPeer, startSmtpPeer } from '../../support/smtp-peer.ts';
+import { uniformTimeouts } from './engine-fixtures.ts';
 
 const MX = 'mx.example.test';
 const T = 4000;
-const TIMEOUTS: StageTimeoutsMs = {
-  connect: T,
-  helo: T,
-  lhlo: T,
-  starttls: T,
-  mail: T,
-  rcpt: T,
-  dataInit: T,
-  dataXfer: T,
-  dataDone: T,
-  rset: T,
-  quit: T,
-};
+const TIMEOUTS: StageTimeoutsMs = uniformTimeouts(T);
 const SECRET = 's3cret-Pa55';
 const SASL: SaslCredentials = { username: 'alice', password: SECRET };
 const TRANSACTION_VERBS = /^(MAIL|RCPT|DATA|BDAT|AUTH)\b/i;

@@ -12,21 +12,10 @@ import type { Endpoint, Protocol } from '../../../src/core/types.ts';
 import { createSmtpConnector } from '../../../src/smtp/connector.ts';
 import { allocateLoopbackBlock } from '../../support/loopback.ts';
 import { startSmtpSink } from '../../support/postfix.ts';
+import { uniformTimeouts } from './engine-fixtures.ts';
 
 const T = 5000;
-const TIMEOUTS: StageTimeoutsMs = {
-  connect: T,
-  helo: T,
-  lhlo: T,
-  starttls: T,
-  mail: T,
-  rcpt: T,
-  dataInit: T,
-  dataXfer: T,
-  dataDone: T,
-  rset: T,
-  quit: T,
-};
+const TIMEOUTS: StageTimeoutsMs = uniformTimeouts(T);
 
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
 type Transcript = Array<{ dir: 'C' | 'S' | 'I'; line: string }>;

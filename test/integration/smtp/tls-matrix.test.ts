@@ -12,25 +12,14 @@ import { createSmtpConnector } from '../../../src/smtp/connector.ts';
 import { makeTestPki, type TestCert } from '../../support/certs.ts';
 import { allocateLoopbackBlock } from '../../support/loopback.ts';
 import { type SmtpPeer, startSmtpPeer } from '../../support/smtp-peer.ts';
+import { uniformTimeouts } from './engine-fixtures.ts';
 
 const MX = 'mx.example.test';
 const NEXTHOP = 'example.test';
 const CERT_KINDS = ['valid', 'selfSigned', 'expired', 'wrongName', 'untrustedCa'] as const;
 const LEVELS: readonly TlsLevel[] = ['may', 'encrypt', 'verify', 'secure', 'fingerprint'];
 const T = 5000;
-const TIMEOUTS: StageTimeoutsMs = {
-  connect: T,
-  helo: T,
-  lhlo: T,
-  starttls: T,
-  mail: T,
-  rcpt: T,
-  dataInit: T,
-  dataXfer: T,
-  dataDone: T,
-  rset: T,
-  quit: T,
-};
+const TIMEOUTS: StageTimeoutsMs = uniformTimeouts(T);
 
 type CertKind = (typeof CERT_KINDS)[number];
 type Pki = Awaited<ReturnType<typeof makeTestPki>>;
