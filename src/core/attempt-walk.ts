@@ -61,16 +61,20 @@ function domainOf(run: AttemptRun, target: NexthopTarget): string {
   return target.kind === 'unix' ? run.opts.myhostname : target.host;
 }
 
-/** §4.2 per-address checks: TLS policy, wrappermode, REQUIRETLS; undefined = skip the address. */
-function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boolean): AddressPrep | undefined {
-  const domain = domainOf(run, el.target);
-  const policy = tlsSettingsFor({
+/** The TLS policy lookup for one server of a list element (§7.2). */
+function tlsPolicyFor(run: AttemptRun, el: Element, ep: Endpoint): ReturnType<typeof tlsSettingsFor> {
+  return tlsSettingsFor({
     element: el.target,
-    domain,
+    domain: domainOf(run, el.target),
     mxHost: ep.host,
     protocol: run.req.protocol,
     opts: run.opts,
   });
+}
+
+/** §4.2 per-address checks: TLS policy, wrappermode, REQUIRETLS; undefined = skip the address. */
+function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boolean): AddressPrep | undefined {
+  const policy = tlsPolicyFor(run, el, ep);
   if (!policy.ok) {
     if (policy.warning !== undefined) {
       // wrappermode with a level below encrypt: warn and skip; `why` is not updated (§7.5).
@@ -155,14 +159,7 @@ async function reuseCached(run: AttemptRun, el: Element): Promise<void> {
 
 /** The TLS settings for a cache lookup, without logging or tracing a skip. */
 function quietPrep(run: AttemptRun, el: Element, ep: Endpoint): AddressPrep | undefined {
-  const domain = domainOf(run, el.target);
-  const policy = tlsSettingsFor({
-    element: el.target,
-    domain,
-    mxHost: ep.host,
-    protocol: run.req.protocol,
-    opts: run.opts,
-  });
+  const policy = tlsPolicyFor(run, el, ep);
   if (!policy.ok) return undefined;
   const level = ep.kind === 'unix' && policy.settings.level === 'may' ? 'none' : policy.settings.level;
   if (requireTlsLevelFailure(el.requireTls, level, ep.host) !== undefined) return undefined;
