@@ -1,6 +1,6 @@
 /**
- * The atomic write of one message: body and meta, job counter, arrival index and every BullMQ
- * `deliver` job, in one MULTI/EXEC.
+ * The atomic write of one message: body and meta, job counter, arrival index, the first pass (every
+ * job id) and every BullMQ `deliver` job, in one MULTI/EXEC.
  *
  * Decides: the BullMQ job options (retention bounds, id), and the clean-up when the transaction
  * reports an error (nothing half-written stays behind).
@@ -39,6 +39,8 @@ export async function writeMessage(
   raw.call('HSET', keys.message(meta.queueId), 'body', parts.body, 'meta', JSON.stringify(meta));
   raw.call('SET', keys.messageJobs(meta.queueId), String(parts.jobs.length));
   raw.call('ZADD', keys.messageIndex, String(meta.arrivalTime), meta.queueId);
+  if (parts.jobs.length > 0)
+    raw.call('SADD', keys.messagePass(meta.queueId), ...parts.jobs.map((j) => j.jobId));
   try {
     for (const j of parts.jobs) {
       const job = new Job(queue, keys.deliverQueue, j.data, jobOptions(j.jobId), j.jobId);
@@ -73,7 +75,13 @@ export async function removeMessageKeys(
     await Promise.all(jobIds.map((id) => queue.remove(id)));
     await client
       .multi()
-      .del(keys.message(queueId), keys.messageJobs(queueId), keys.journal(queueId))
+      .del(
+        keys.message(queueId),
+        keys.messageJobs(queueId),
+        keys.journal(queueId),
+        keys.messagePass(queueId),
+        keys.messageReported(queueId),
+      )
       .zrem(keys.messageIndex, queueId)
       .exec();
   } catch {

@@ -132,18 +132,23 @@ async function removeOne(
   }
   const meta = JSON.parse(metaJson) as MessageMeta;
   // The workers' keys (src/workers/message-store.ts): `${message}:done`, the set of jobs already
-  // counted as terminal, and `${message}:bounce:${jobId}`, the report marker of each job.
+  // counted as terminal, `${message}:report`, the claim of the message's report being sent, and
+  // `${message}:bounce:${jobId}`, the per-job report marker of earlier versions.
   const doneKey = `${keys.message(queueId)}:done`;
   let kept = 0;
   let removed = 0;
+  const gone: string[] = [];
   for (const jobId of meta.jobIds) {
     const state = await queue.getJobState(jobId);
     if (state === 'unknown' || state === 'completed' || state === 'failed') continue;
     if (state !== 'active' && (await queue.remove(jobId)) === 1) {
+      gone.push(jobId);
       // A job re-run after a crash may have been counted already: never count it twice.
       if ((await redis.sismember(doneKey, jobId)) === 0) removed++;
     } else kept++;
   }
+  // A removed job never runs again: it must not hold the message's pass open.
+  if (gone.length > 0) await redis.srem(keys.messagePass(queueId), ...gone);
   if (kept === 0) {
     await redis
       .multi()
@@ -152,6 +157,9 @@ async function removeOne(
         doneKey,
         keys.messageJobs(queueId),
         keys.journal(queueId),
+        keys.messagePass(queueId),
+        keys.messageReported(queueId),
+        `${keys.message(queueId)}:report`,
         ...meta.jobIds.map((jobId) => `${keys.message(queueId)}:bounce:${jobId}`),
       )
       .zrem(keys.messageIndex, queueId)

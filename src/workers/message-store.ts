@@ -3,8 +3,10 @@
  * message when one of its jobs reaches a terminal state.
  *
  * Decides: reference counting: each job decrements the message's job counter exactly once (a set
- * of finalized job ids makes the decrement idempotent across re-runs); at 0 the body, meta, counter
- * and index entry are deleted and the journal is kept for `journalTtlSec` (waitForOutcome).
+ * of finalized job ids makes the decrement idempotent across re-runs); at 0 the body, meta, counter,
+ * pass and reported sets and index entry are deleted and the journal is kept for `journalTtlSec`
+ * (waitForOutcome). Which jobs are in the message's current pass (join on every run, leave at its
+ * end: the run that leaves it empty owes the message's failure report).
  * All keys share the installation's hash tag, so the Lua script is Redis-Cluster safe.
  * Never: writes the body (the queue client does), decides outcomes.
  */
@@ -20,9 +22,45 @@ export function finalizedJobsKey(keys: QueueKeys, queueId: string): string {
   return `${keys.message(queueId)}:done`;
 }
 
-/** Marker of the bounce (or notice) sent for one job: value "sending:<token>" or "sent:<qid>". */
-export function bounceMarkerKey(keys: QueueKeys, queueId: string, jobId: string): string {
-  return `${keys.message(queueId)}:bounce:${jobId}`;
+/** Claim of the message's failure report being enqueued now: "sending:<token>", short TTL. */
+export function reportClaimKey(keys: QueueKeys, queueId: string): string {
+  return `${keys.message(queueId)}:report`;
+}
+
+const JOIN_PASS_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('SADD', KEYS[2], ARGV[1])
+`;
+
+/**
+ * Put a job that starts running into its message's current pass (idempotent). False when the
+ * message is gone (nothing is written then, so no pass set outlives its message).
+ */
+export async function joinPass(
+  redis: Redis,
+  keys: QueueKeys,
+  queueId: string,
+  jobId: string,
+): Promise<boolean> {
+  const r = await redis.eval(JOIN_PASS_SCRIPT, 2, keys.message(queueId), keys.messagePass(queueId), jobId);
+  return Number(r) >= 0;
+}
+
+/** Take a job whose run ends out of the current pass; returns the jobs still in it (0: pass over). */
+export async function leavePass(
+  redis: Redis,
+  keys: QueueKeys,
+  queueId: string,
+  jobId: string,
+): Promise<number> {
+  const res = await redis
+    .multi()
+    .srem(keys.messagePass(queueId), jobId)
+    .scard(keys.messagePass(queueId))
+    .exec();
+  if (res === null) throw new Error('pass update aborted');
+  for (const [err] of res) if (err) throw err;
+  return Number(res[1]?.[1]);
 }
 
 export interface StoredMessage {
@@ -59,7 +97,7 @@ const RELEASE_SCRIPT = `
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
 local n = redis.call('DECR', KEYS[2])
 if n <= 0 then
-  redis.call('DEL', KEYS[3], KEYS[2])
+  redis.call('DEL', KEYS[3], KEYS[2], KEYS[6], KEYS[7])
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('EXPIRE', KEYS[5], tonumber(ARGV[3]))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
@@ -80,12 +118,14 @@ export async function releaseJob(
   const ttl = p.journalTtlSec ?? JOURNAL_TTL_SEC;
   const n = await redis.eval(
     RELEASE_SCRIPT,
-    5,
+    7,
     finalizedJobsKey(keys, p.queueId),
     keys.messageJobs(p.queueId),
     keys.message(p.queueId),
     keys.messageIndex,
     keys.journal(p.queueId),
+    keys.messagePass(p.queueId),
+    keys.messageReported(p.queueId),
     p.jobId,
     p.queueId,
     String(ttl),
