@@ -1,11 +1,14 @@
 /**
- * Sends the notifications a job owes: one RFC 3464 failure report per job when it reaches a
- * terminal state, and the single delay warning of a message.
+ * Sends the notifications a message owes: its RFC 3464 failure report at the end of each pass
+ * through the queue (every failed recipient of any of its jobs not reported yet, in one report;
+ * Postfix spec §10.1), and its single delay warning.
  *
- * Decides: idempotence: a marker key per job is claimed with SET NX ("sending", short TTL) before
- * the report is enqueued and set to "sent:<qid>" after; a re-run that finds "sent" does nothing, one
- * that finds another run's claim throws (the job is retried later, when the claim has expired).
- * The only duplicate window is a crash between enqueueing the report and marking it sent.
+ * Decides: idempotence of the failure report: a claim key per message is set with SET NX
+ * ("sending:<token>", short TTL) before the journal is read and the report enqueued; after that,
+ * one script adds the reported recipients to the message's reported set and drops the claim. A
+ * later pass skips reported recipients; a run that finds another run's live claim throws (its job
+ * is retried later and closes the pass again). The only duplicate window is a crash between
+ * enqueueing the report and recording its recipients.
  * Never: decides who is told (bounce-plan.ts), builds MIME (bounce-message.ts), delivers mail (the
  * report is ordinary queued mail with the null sender).
  */
@@ -14,12 +17,12 @@ import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import type { Recipient } from '../core/types.ts';
 import { hasNonAscii } from '../queue/address.ts';
-import type { DeliveryJobData, MessageMeta } from '../queue/job-schema.ts';
+import type { DeliveryJobData, DsnEnvelope, MessageMeta } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import { buildDeliveryReport, type DsnRecipientReport, wantsNotification } from './bounce-message.ts';
 import { planBounce } from './bounce-plan.ts';
-import { bounceMarkerKey, JOURNAL_TTL_SEC } from './message-store.ts';
-import type { WorkerJournalEntry } from './outcome-plan.ts';
+import { readJournal } from './journal.ts';
+import { reportClaimKey } from './message-store.ts';
 
 /** The part of E1's MailQueue that notifications need. */
 export interface NotificationSender {
@@ -45,51 +48,65 @@ export interface BounceDeps {
 export const BOUNCE_CLAIM_TTL_SEC = 60;
 
 export class BounceInProgressError extends Error {
-  constructor(jobId: string) {
-    super(`bounce for job ${jobId} is being sent by another run`);
+  constructor(queueId: string) {
+    super(`failure report of message ${queueId} is being sent by another run`);
     this.name = 'BounceInProgressError';
   }
 }
 
 export interface FailureInput {
-  jobId: string;
+  /** The run's lock token (tells its claim from another run's). */
   token: string;
-  data: DeliveryJobData;
   meta: MessageMeta;
   body: Buffer;
-  journal: Iterable<WorkerJournalEntry>;
 }
 
-/** Send the one failure report this job owes (if any). Returns the report's queue id, if sent now. */
+const MARK_REPORTED_SCRIPT = `
+for i = 2, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+/**
+ * Send the message's failure report for its failed recipients not reported yet (if any); called by
+ * the run that closed a pass. Returns the report's queue id, if one was sent now.
+ */
 export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): Promise<string | undefined> {
-  const { logger } = deps;
-  const data = p.data;
-  const qid = data.queueId;
+  const { logger, redis, keys } = deps;
+  const meta = p.meta;
+  const qid = meta.queueId;
+  const claim = reportClaimKey(keys, qid);
+  const mine = `sending:${p.token}`;
+  if ((await redis.set(claim, mine, 'EX', BOUNCE_CLAIM_TTL_SEC, 'NX')) === null) {
+    throw new BounceInProgressError(qid);
+  }
+  const done = (recipients: string[]) =>
+    redis.eval(MARK_REPORTED_SCRIPT, 2, claim, keys.messageReported(qid), mine, ...recipients);
+  const reported = new Set(await redis.smembers(keys.messageReported(qid)));
+  const journal = await readJournal(redis, keys, qid);
   const target = planBounce({
-    sender: data.sender,
-    jobId: p.jobId,
-    entries: [...p.journal],
-    recipients: p.meta.recipients,
+    sender: meta.sender,
+    reported,
+    entries: [...journal.values()],
+    recipients: meta.recipients,
     opts: deps.opts,
   });
-  if (target.kind === 'none') return undefined;
-  if (target.kind === 'log-only') {
-    logger.warn(
-      { event: 'bounce-discarded', queueId: qid, recipients: target.reports.map((r) => r.finalRecipient) },
-      `${qid}: undeliverable mail from <${data.sender}> not returned (null or double-bounce sender)`,
-    );
+  if (target.kind === 'none') {
+    await done([]);
     return undefined;
   }
-  const marker = bounceMarkerKey(deps.keys, qid, p.jobId);
-  const claimed = await deps.redis.set(marker, `sending:${p.token}`, 'EX', BOUNCE_CLAIM_TTL_SEC, 'NX');
-  if (claimed === null) {
-    const state = await deps.redis.get(marker);
-    if (state?.startsWith('sent')) return undefined;
-    throw new BounceInProgressError(p.jobId);
+  const covered = target.reports.map((r) => r.finalRecipient);
+  if (target.kind === 'log-only') {
+    logger.warn(
+      { event: 'bounce-discarded', queueId: qid, recipients: covered },
+      `${qid}: undeliverable mail from <${meta.sender}> not returned (null or double-bounce sender)`,
+    );
+    await done(covered);
+    return undefined;
   }
   const report = await buildDeliveryReport({
     kind: 'failure',
-    ...reportEnvelope(deps.opts, data, p.body),
+    ...reportEnvelope(deps.opts, meta, p.body),
     recipients: target.reports,
   });
   const sent = await deps.sender.send({
@@ -99,16 +116,20 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     isBounce: true,
     smtputf8: hasNonAscii(target.to),
   });
-  await deps.redis.set(marker, `sent:${sent.queueId}`, 'EX', JOURNAL_TTL_SEC);
+  await done(covered);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
   logger.info(
-    { event: 'bounce-sent', queueId: qid, bounceQueueId: sent.queueId, to: target.to },
+    { event: 'bounce-sent', queueId: qid, bounceQueueId: sent.queueId, to: target.to, recipients: covered },
     `${qid}: ${what}: ${sent.queueId}`,
   );
   return sent.queueId;
 }
 
-function reportEnvelope(opts: ResolvedOptions, data: DeliveryJobData, body: Buffer) {
+function reportEnvelope(
+  opts: ResolvedOptions,
+  data: { queueId: string; sender: string; arrivalTime: number; dsn?: DsnEnvelope },
+  body: Buffer,
+) {
   const env: {
     reportingMta: string;
     queueId: string;

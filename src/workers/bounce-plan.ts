@@ -1,7 +1,9 @@
 /**
- * Who gets told about a job's failed recipients, and what each report line says.
+ * Who gets told about a message's failed recipients at the end of a pass, and what each report
+ * line says.
  *
- * Decides: which bounced/expired recipients are reported (DSN NOTIFY: NEVER or a list without
+ * Decides: which bounced/expired recipients are reported (those of any job of the message not
+ * covered by an earlier report of it; DSN NOTIFY: NEVER or a list without
  * FAILURE suppresses; no NOTIFY means the default, FAILURE), the RFC 3464 fields of each
  * (Action: failed, Status, Diagnostic-Code "smtp; <reply>" when a server said it else
  * "X-Postfix; <text>", Remote-MTA, ORCPT), and where the report goes:
@@ -49,16 +51,21 @@ export function failedReport(e: WorkerJournalEntry, recipient: Recipient | undef
   return r;
 }
 
-/** The failed entries of one job, in recipient order, that asked to be told about failure. */
+/**
+ * The failed entries of the message not reported yet, in the message's recipient order, that
+ * asked to be told about failure.
+ */
 export function reportableFailures(
   entries: WorkerJournalEntry[],
-  jobId: string,
+  reported: ReadonlySet<string>,
   recipients: Recipient[],
 ): { reports: DsnRecipientReport[]; failedCount: number } {
   const byAddress = new Map(recipients.map((r) => [r.address, r]));
-  const failed = entries.filter(
-    (e) => e.jobId === jobId && (e.status === 'bounced' || e.status === 'expired'),
-  );
+  const order = new Map(recipients.map((r, i) => [r.address, i]));
+  const rank = (e: WorkerJournalEntry) => order.get(e.recipient) ?? recipients.length;
+  const failed = entries
+    .filter((e) => !reported.has(e.recipient) && (e.status === 'bounced' || e.status === 'expired'))
+    .sort((a, b) => rank(a) - rank(b));
   const reports: DsnRecipientReport[] = [];
   for (const e of failed) {
     const rcpt = byAddress.get(e.recipient);
@@ -68,15 +75,16 @@ export function reportableFailures(
   return { reports, failedCount: failed.length };
 }
 
-/** Where the report for one job's failures goes (see the header). */
+/** Where the report for a message's failures not reported yet goes (see the header). */
 export function planBounce(p: {
   sender: string;
-  jobId: string;
+  /** Recipients an earlier report of this message already covered. */
+  reported: ReadonlySet<string>;
   entries: WorkerJournalEntry[];
   recipients: Recipient[];
   opts: ResolvedOptions;
 }): BounceTarget {
-  const { reports, failedCount } = reportableFailures(p.entries, p.jobId, p.recipients);
+  const { reports, failedCount } = reportableFailures(p.entries, p.reported, p.recipients);
   if (failedCount === 0) return { kind: 'none', reason: 'nothing-failed' };
   if (reports.length === 0) return { kind: 'none', reason: 'notify-suppressed' };
   const doubleBounce = doubleBounceAddress(p.opts);

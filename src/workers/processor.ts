@@ -2,12 +2,15 @@
  * The BullMQ processor of the `deliver` queue: one job = one delivery request (message × next-hop
  * × ≤ recipient limit), run again with the deferred subset until every recipient is final.
  *
- * Decides: the order of a job's steps: validate the data (malformed → release the job's share of
- * its message, then UnrecoverableError, the only way to `failed`), load body and meta, skip recipients already final in the journal, run the
- * attempt, record final outcomes and events at once (one MULTI), then either requeue the deferred
- * subset (updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, send
- * the job's one failure report and release the message. Any other error puts the job back with
- * backoff (the same step pattern), so no recipient is ever lost to a processor error.
+ * Decides: the order of a job's steps: validate the data (malformed → leave the message's pass and
+ * release the job's share of its message, then UnrecoverableError, the only way to `failed`), join
+ * the message's current pass, load body and meta, skip recipients already final in the journal, run
+ * the attempt, record final outcomes and events at once (one MULTI), leave the pass (the run that
+ * leaves it empty sends the message's failure report for every failed recipient not reported yet,
+ * Postfix's report at the end of a pass), then either requeue the deferred subset (delay warning →
+ * updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, release the
+ * message. Any other error puts the job back with backoff (the same step pattern; its next run
+ * joins and leaves the pass again), so no recipient and no report is ever lost to a processor error.
  * Never: classifies SMTP outcomes (the agent does), builds MIME, reads the environment.
  */
 
@@ -21,7 +24,7 @@ import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.
 import type { QueueKeys } from '../queue/keys.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
 import { commitOutcome, readJournal } from './journal.ts';
-import { loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
+import { joinPass, leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
   expiredLogLine,
   handoffRoute,
@@ -86,7 +89,7 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
         { event: 'job-malformed', jobId: job.id, err: String(err) },
         'malformed delivery job',
       );
-      await releaseMalformed(deps, job);
+      await releaseMalformed(deps, job, token);
       throw new UnrecoverableError(
         `${MALFORMED_JOB_PREFIX}: ${err instanceof Error ? err.message : String(err)}`,
       );
@@ -104,11 +107,18 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
 }
 
 /**
- * A malformed job ends in `failed` for good: count it as terminal for its message (when the
- * message lists it), so that the body does not outlive the message's last job. The queue id comes
- * from the data when it is still readable, else from the job id (`${queueId}.${n}`).
+ * A malformed job ends in `failed` for good: it leaves its message's pass (closing it sends the
+ * message's report, as any run does) and counts as terminal for its message (when the message
+ * lists it), so that neither the pass nor the body outlives the message's last job. The queue id
+ * comes from the data when it is still readable, else from the job id (`${queueId}.${n}`). When
+ * the pass cannot be closed (another run is sending the report, Redis error) the job is delayed
+ * and comes back here later, so a report is never left unsent.
  */
-async function releaseMalformed(deps: ProcessorDeps, job: DeliverJob): Promise<void> {
+async function releaseMalformed(
+  deps: ProcessorDeps,
+  job: DeliverJob,
+  token: string | undefined,
+): Promise<void> {
   const jobId = job.id;
   if (jobId === undefined) return;
   const raw: unknown = job.data;
@@ -117,9 +127,22 @@ async function releaseMalformed(deps: ProcessorDeps, job: DeliverJob): Promise<v
       ? raw.queueId
       : undefined;
   const queueId = fromData ?? jobId.replace(/\.\d+$/, '');
+  let stored: StoredMessage | undefined;
   try {
-    const stored = await loadMessage(deps.redis, deps.keys, queueId);
+    stored = await loadMessage(deps.redis, deps.keys, queueId);
     if (stored === undefined || !stored.meta.jobIds.includes(jobId)) return;
+    await closePass(deps, deps.logger, { queueId, jobId, token, stored });
+  } catch (err) {
+    deps.logger.error(
+      { event: 'release-failed', queueId, jobId, err: String(err) },
+      'could not close the pass of a malformed job; retrying later',
+    );
+    const now = deps.clock.now();
+    const delayMs = backoffDelayMs({ arrivalTime: now, now, opts: deps.opts, random: deps.random });
+    await job.moveToDelayed(now + delayMs, token);
+    throw new DelayedError();
+  }
+  try {
     const p: { queueId: string; jobId: string; journalTtlSec?: number } = { queueId, jobId };
     if (deps.journalTtlSec !== undefined) p.journalTtlSec = deps.journalTtlSec;
     const left = await releaseJob(deps.redis, deps.keys, p);
@@ -130,6 +153,25 @@ async function releaseMalformed(deps: ProcessorDeps, job: DeliverJob): Promise<v
       'could not release the message of a malformed job',
     );
   }
+}
+
+/**
+ * This run of `jobId` ends: leave the message's pass; when no other job of the message is in it,
+ * this run closed the pass and sends the message's failure report (BounceInProgressError when
+ * another run is sending one: the caller's job is retried and closes the pass again).
+ */
+async function closePass(
+  deps: ProcessorDeps,
+  log: Logger,
+  p: { queueId: string; jobId: string; token: string | undefined; stored: StoredMessage },
+): Promise<void> {
+  const left = await leavePass(deps.redis, deps.keys, p.queueId, p.jobId);
+  if (left > 0) return;
+  await dispatchFailureReport(notificationDeps(deps, log), {
+    token: p.token ?? p.jobId,
+    meta: p.stored.meta,
+    body: p.stored.body,
+  });
 }
 
 /** An unexpected error: keep the job, try again after a backoff. */
@@ -152,9 +194,11 @@ async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
 
 async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
   const { deps, data } = ctx;
-  const stored = await loadMessage(deps.redis, deps.keys, data.queueId);
+  const joined = await joinPass(deps.redis, deps.keys, data.queueId, ctx.jobId);
+  const stored = joined ? await loadMessage(deps.redis, deps.keys, data.queueId) : undefined;
   if (stored === undefined) {
     ctx.log.warn({ event: 'message-gone' }, `${data.queueId}: message is gone (deleted); job ends`);
+    await leavePass(deps.redis, deps.keys, data.queueId, ctx.jobId);
     await release(ctx);
     return { queueId: data.queueId, sent: 0, bounced: 0, expired: 0, messageGone: true };
   }
@@ -166,26 +210,30 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
       'recipients already final skipped',
     );
   }
-  if (pending.length > 0) await attemptAndRecord(ctx, stored, pending, journal);
-  await dispatchFailureReport(notificationDeps(deps, ctx.log), {
-    jobId: ctx.jobId,
-    token: ctx.token ?? '',
-    data,
-    meta: stored.meta,
-    body: stored.body,
-    journal: journal.values(),
-  });
+  const requeue = pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal) : undefined;
+  await closePass(deps, ctx.log, { queueId: data.queueId, jobId: ctx.jobId, token: ctx.token, stored });
+  if (requeue !== undefined) await applyRequeue(ctx, stored, requeue);
   await release(ctx);
   return summarize(data.queueId, ctx.jobId, journal);
 }
 
-/** One attempt; returns when every recipient is final, throws DelayedError after a requeue. */
+/** What the end of a run does with its deferred recipients. */
+interface Requeue {
+  next: DeliveryJobData;
+  delayMs: number;
+  /** Deferred recipients owed the message's delay warning now. */
+  delayWarning: DeliveryJobData['recipients'];
+  deferred: number;
+  now: number;
+}
+
+/** One attempt; records its outcomes and returns the requeue of the deferred subset, if any. */
 async function attemptAndRecord(
   ctx: RunCtx,
   stored: StoredMessage,
   pending: DeliveryJobData['recipients'],
   journal: Map<string, WorkerJournalEntry>,
-): Promise<void> {
+): Promise<Requeue | undefined> {
   const { deps, data } = ctx;
   const activeTime = deps.clock.now();
   const req: AttemptRequest = {
@@ -241,16 +289,8 @@ async function attemptAndRecord(
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
   if (plan.expired)
     ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
-  if (plan.deferred.length === 0) return;
+  if (plan.deferred.length === 0) return undefined;
   const next = nextJobData(data, plan);
-  if (plan.delayWarning.length > 0) {
-    await dispatchDelayWarning(notificationDeps(deps, ctx.log), {
-      data: next,
-      body: stored.body,
-      recipients: plan.delayWarning,
-      now,
-    });
-  }
   const handoff = handoffRoute(data, result.handoff, plan.deferred);
   if (handoff.reason !== undefined) ctx.log.error({ event: 'handoff-refused' }, handoff.reason);
   if (handoff.route !== undefined) {
@@ -262,10 +302,24 @@ async function attemptAndRecord(
     handoff.route !== undefined
       ? 0
       : backoffDelayMs({ arrivalTime: data.arrivalTime, now, opts: deps.opts, random: deps.random });
-  await ctx.job.updateData(next);
-  await ctx.job.moveToDelayed(now + delayMs, ctx.token);
+  return { next, delayMs, delayWarning: plan.delayWarning, deferred: plan.deferred.length, now };
+}
+
+/** Requeue the deferred subset (after the pass was closed): delay warning, new data, backoff. */
+async function applyRequeue(ctx: RunCtx, stored: StoredMessage, r: Requeue): Promise<never> {
+  const { deps } = ctx;
+  if (r.delayWarning.length > 0) {
+    await dispatchDelayWarning(notificationDeps(deps, ctx.log), {
+      data: r.next,
+      body: stored.body,
+      recipients: r.delayWarning,
+      now: r.now,
+    });
+  }
+  await ctx.job.updateData(r.next);
+  await ctx.job.moveToDelayed(r.now + r.delayMs, ctx.token);
   ctx.log.info(
-    { event: 'requeued', deferred: plan.deferred.length, attempts: next.attempts, retryInMs: delayMs },
+    { event: 'requeued', deferred: r.deferred, attempts: r.next.attempts, retryInMs: r.delayMs },
     'deferred recipients requeued',
   );
   throw new DelayedError();

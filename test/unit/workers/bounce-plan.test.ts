@@ -33,13 +33,13 @@ const rcpts: Recipient[] = [
 ];
 
 describe('planBounce', () => {
-  it('groups the failed recipients of one job into one report to the sender, from the null sender', () => {
+  it('groups the failed recipients of every job not reported yet into one report, from the null sender', () => {
     const t = planBounce({
       sender: 's@y',
-      jobId: 'J1',
+      reported: new Set(['f@x']),
       entries: [
         entry('a@x', 'bounced', 'J1', { reply: '550 5.1.1 nope', remoteMta: 'mx.x' }),
-        entry('d@x', 'expired'),
+        entry('d@x', 'expired', 'J2'),
         entry('e@x', 'sent'),
         entry('f@x', 'bounced', 'J2'),
       ],
@@ -64,7 +64,7 @@ describe('planBounce', () => {
   it('honours NOTIFY=NEVER and NOTIFY without FAILURE', () => {
     const t = planBounce({
       sender: 's@y',
-      jobId: 'J1',
+      reported: new Set(),
       entries: [entry('b@x', 'bounced'), entry('c@x', 'bounced')],
       recipients: rcpts,
       opts,
@@ -74,19 +74,26 @@ describe('planBounce', () => {
 
   it('nothing failed: nothing to send', () => {
     expect(
-      planBounce({ sender: 's@y', jobId: 'J1', entries: [entry('a@x', 'sent')], recipients: rcpts, opts })
-        .kind,
+      planBounce({
+        sender: 's@y',
+        reported: new Set(),
+        entries: [entry('a@x', 'sent')],
+        recipients: rcpts,
+        opts,
+      }).kind,
     ).toBe('none');
   });
 
   it('never bounces a null-sender message; notice to bounceNoticeRecipient when set', () => {
     const entries = [entry('a@x', 'bounced')];
-    expect(planBounce({ sender: '', jobId: 'J1', entries, recipients: rcpts, opts }).kind).toBe('log-only');
+    expect(planBounce({ sender: '', reported: new Set(), entries, recipients: rcpts, opts }).kind).toBe(
+      'log-only',
+    );
     const o = resolveOptions({
       myhostname: 'mta.example.org',
       bounceNoticeRecipient: 'postmaster@example.org',
     });
-    const t = planBounce({ sender: '', jobId: 'J1', entries, recipients: rcpts, opts: o });
+    const t = planBounce({ sender: '', reported: new Set(), entries, recipients: rcpts, opts: o });
     expect(t).toMatchObject({
       kind: 'send',
       from: 'double-bounce@mta.example.org',
@@ -96,7 +103,7 @@ describe('planBounce', () => {
     // a failing notice is never noticed again
     const again = planBounce({
       sender: 'double-bounce@mta.example.org',
-      jobId: 'J1',
+      reported: new Set(),
       entries,
       recipients: rcpts,
       opts: o,
