@@ -6,13 +6,16 @@
  * (BullMQ fails a job whose worker died or blocked too often, without ever calling the
  * processor) and errors the processor could not turn into a delayed retry. The job is retried in
  * place (`job.retry('failed')`); when it is already gone (removeOnFail) a copy is re-added with
- * the same data (under the same id when the old one is gone) and the usual bounded retention.
+ * the same data (under the same id when the old one is gone) and the usual bounded retention; a
+ * copy under a new id takes the old id out of its message's pass (the old job never runs again).
  * A sweep at start-up catches jobs failed while no worker listened.
  * Never: bounces anything (a stall is not a delivery failure), retries malformed jobs.
  */
 import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
 import { JOB_RETENTION } from '../queue/enqueue.ts';
+import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { MALFORMED_JOB_PREFIX } from './processor.ts';
 
 /** Bound of the start-up sweep. */
@@ -48,6 +51,12 @@ export async function putBack(queue: Queue, job: Job, logger: Logger): Promise<v
       ...retention,
       ...(state === 'unknown' && job.id !== undefined ? { jobId: job.id } : {}),
     });
+    const queueId: unknown = (job.data as { queueId?: unknown } | undefined)?.queueId;
+    if (state !== 'unknown' && job.id !== undefined && typeof queueId === 'string') {
+      const pass = queueKeys(queue.opts.prefix ?? DEFAULT_PREFIX).messagePass(queueId);
+      const client = (await queue.getBackend().client) as unknown as Redis;
+      await client.srem(pass, job.id);
+    }
     logger.warn({ event: 'job-re-added', jobId: job.id, reason }, 'failed job re-added');
   } catch (err) {
     logger.error(
