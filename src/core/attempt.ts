@@ -23,7 +23,7 @@ import type { Clock, DnsPort, Logger, Random, SessionCache, SmtpConnector } from
 import { createRecipientLedger } from './recipients.ts';
 import type { CachePolicy } from './route-plan.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
-import { isHardStatus, isLoopStatus } from './trouble.ts';
+import { isHardFailureStatus, isLoopStatus } from './trouble.ts';
 import type { AttemptRequest, AttemptResult, DeliveryFailure, Recipient } from './types.ts';
 
 export interface AttemptDeps {
@@ -122,7 +122,7 @@ function leftovers(
   let why: DeliveryFailure = { ...(run.why ?? NO_SERVER), handler: 'sess', throttle: true };
   const smtp = run.req.protocol === 'smtp';
   let handoff: AttemptResult['handoff'];
-  if (isHardStatus(why.status)) {
+  if (isHardFailureStatus(why.status)) {
     if (lastSite >= plan.primaryCount) {
       why = { ...why, status: '4.3.5' };
       run.log.warn({ event: 'config-problem' }, 'smtp_fallback_relay configuration problem');

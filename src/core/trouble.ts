@@ -9,6 +9,7 @@
  * A status that is neither 4.x.x nor 5.x.x is a protocol error: 5.5.0.
  * Never: logs, writes results or looks at reply codes (only at the DSN status).
  */
+import { isHardStatus, isSoftStatus, isValidStatus, softenStatus } from './dsn.ts';
 import type { DeliveryFailure } from './types.ts';
 
 export type Disposition = 'keep' | 'defer' | 'bounce';
@@ -21,11 +22,9 @@ export interface TroubleOutcome {
   softBounced: boolean;
 }
 
-const STATUS_RE = /^[245]\.\d{1,3}\.\d{1,3}$/;
-
 /** The status a failure handler works with: anything but 4.x.x / 5.x.x becomes 5.5.0. */
 export function normalizeFailureStatus(status: string): string {
-  return STATUS_RE.test(status) && !status.startsWith('2') ? status : '5.5.0';
+  return isValidStatus(status) && !status.startsWith('2') ? status : '5.5.0';
 }
 
 export function classifyFailure(
@@ -33,14 +32,14 @@ export function classifyFailure(
   ctx: { finalServer: boolean; softBounce: boolean },
 ): TroubleOutcome {
   const status = normalizeFailureStatus(failure.status);
-  if (status.startsWith('4')) {
+  if (isSoftStatus(status)) {
     return { disposition: ctx.finalServer ? 'defer' : 'keep', status, softBounced: false };
   }
   if (!ctx.finalServer && (failure.softNonFinal === true || ctx.softBounce)) {
     return { disposition: 'keep', status, softBounced: false };
   }
   if (ctx.softBounce) {
-    return { disposition: 'defer', status: `4${status.slice(1)}`, softBounced: true };
+    return { disposition: 'defer', status: softenStatus(status), softBounced: true };
   }
   return { disposition: 'bounce', status, softBounced: false };
 }
@@ -50,6 +49,7 @@ export function isLoopStatus(status: string): boolean {
   return /^[45]\.4\.6$/.test(status);
 }
 
-export function isHardStatus(status: string): boolean {
-  return normalizeFailureStatus(status).startsWith('5');
+/** Hard as a failure handler sees it: 5.x.x, or a malformed status (a protocol error, 5.5.0). */
+export function isHardFailureStatus(status: string): boolean {
+  return isHardStatus(normalizeFailureStatus(status));
 }
