@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { normalizedSize } from '../core/message-size.ts';
 import { resolveOptions } from '../core/options.ts';
 import type { HandshakeParams, SmtpSession, StageTimeoutsMs, TlsSettings } from '../core/ports.ts';
 import type { DeliveryFailure, Endpoint, Protocol, TlsLevel } from '../core/types.ts';
@@ -163,23 +164,6 @@ export function secretRedactor(
     (s) => s.length >= 4,
   );
   return (line) => secrets.reduce((acc, secret) => acc.split(secret).join(MASK), line);
-}
-
-/** Size of the message after bare CR and bare LF become CRLF. */
-export function normalizedSize(body: Uint8Array): number {
-  let size = 0;
-  for (let i = 0; i < body.length; i++) {
-    const b = body[i];
-    if (b === 13) {
-      size += 2;
-      if (body[i + 1] === 10) i++;
-    } else if (b === 10) {
-      size += 2;
-    } else {
-      size++;
-    }
-  }
-  return size;
 }
 
 async function endpointFor(target: ProbeTarget): Promise<Endpoint> {

@@ -7,6 +7,8 @@
  * Never: touches Redis; rewrites addresses beyond dropping duplicates.
  * Errors: MailQueueInputError naming the field ("from", "to[2]", "message", "nexthop", "dsn.envid").
  */
+
+import { normalizedSize } from '../core/message-size.ts';
 import { parseNexthop, splitNexthopList } from '../core/nexthop.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { DsnNotify, Protocol, Recipient } from '../core/types.ts';
@@ -68,13 +70,6 @@ export function showValue(s: string): string {
 }
 const NOTIFY_WORDS: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'DELAY']);
 const ENVID_MAX = 100;
-
-/** Size of the body once every bare LF becomes CRLF (as the SMTP client sends it). */
-export function normalizedSize(body: Buffer): number {
-  let size = body.length;
-  for (let i = 0; i < body.length; i++) if (body[i] === 0x0a && body[i - 1] !== 0x0d) size++;
-  return size;
-}
 
 function checkSender(from: unknown, smtputf8: boolean): string {
   if (typeof from !== 'string') throw new MailQueueInputError('from', 'must be a string', '5.1.7');

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../../src/core/options.ts';
-import {
-  MailQueueInputError,
-  normalizedSize,
-  type SendInput,
-  validateSendInput,
-} from '../../../src/queue/validate.ts';
+import { MailQueueInputError, type SendInput, validateSendInput } from '../../../src/queue/validate.ts';
 
 const opts = resolveOptions({});
 const base: SendInput = {
@@ -97,8 +92,8 @@ describe('validateSendInput: recipients', () => {
 });
 
 describe('validateSendInput: message', () => {
-  it('measures size after CRLF normalization', () => {
-    expect(normalizedSize(Buffer.from('a\nb\r\nc\rd'))).toBe(9);
+  it('measures size after CRLF normalization (bare LF and bare CR each become CRLF)', () => {
+    expect(validateSendInput({ ...base, message: 'a\nb\r\nc\rd' }, opts).size).toBe(10);
     expect(validateSendInput({ ...base, message: 'x\n' }, opts).size).toBe(3);
   });
   it('rejects a message over messageSizeLimit (counting added CRs)', () => {
