@@ -16,6 +16,7 @@
  * documentation suggests; nothing that Postfix accepts is parsed differently. SMTP mode never
  * recognises these prefixes (a host may be named `inet`).
  */
+import { isIpv4Address, isIpv6Address } from './ip-address.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Protocol } from './types.ts';
 
@@ -55,38 +56,6 @@ export function splitNexthopList(list: string): string[] {
 function printable(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
   return s.replace(/[\u0000-\u001f\u007f]/g, '?');
-}
-
-/** A dotted-quad IPv4 address: four decimal octets 0..255, no leading zeros. */
-export function isIpv4Address(s: string): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  return parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-/** An IPv6 address (RFC 4291 text form, optional trailing dotted quad, no zone id). */
-export function isIpv6Address(s: string): boolean {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > 45) return false;
-  const halves = s.split('::');
-  if (halves.length > 2) return false;
-  const groups = (half: string): string[] | undefined => (half === '' ? [] : half.split(':'));
-  const head = groups(halves[0] ?? '');
-  const tail = halves.length === 2 ? groups(halves[1] ?? '') : [];
-  if (head === undefined || tail === undefined) return false;
-  const all = [...head, ...tail];
-  let count = 0;
-  for (let i = 0; i < all.length; i++) {
-    const g = all[i] ?? '';
-    if (i === all.length - 1 && g.includes('.')) {
-      if (!isIpv4Address(g)) return false;
-      count += 2;
-    } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) {
-      count += 1;
-    } else {
-      return false;
-    }
-  }
-  return halves.length === 2 ? count <= 7 : count === 8;
 }
 
 /**

@@ -8,7 +8,7 @@
  * `.$mydomain`, `localhost` and every IP literal → `opportunistic`; everything else → `enforce`.
  * Never: decides whether the message requested REQUIRETLS, or what a failure looks like.
  */
-import { isIpv4Address, isIpv6Address } from './nexthop.ts';
+import { isIpv4Address, isIpv6Address } from './ip-address.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { RequireTlsPolicy } from './types.ts';
 

@@ -11,11 +11,12 @@
  */
 import { balanceInetProtocols } from './addr-balance.ts';
 import { isSoftStatus, softenStatus } from './dsn.ts';
+import { ipFamily } from './ip-address.ts';
 import { shuffle, sortByPreference } from './mx-order.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { DnsAnswer, DnsClass, DnsPort, DnsType, Random } from './ports.ts';
-import { findSelf, ipFamily, ownAddresses, truncateAtPreference } from './self-detect.ts';
+import { findSelf, ownAddresses, truncateAtPreference } from './self-detect.ts';
 import { orderSrvRecords } from './srv-order.ts';
 import type { DeliveryFailure, Endpoint } from './types.ts';
 

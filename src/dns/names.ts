@@ -7,21 +7,16 @@
  */
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
+import { isValidHostname as isCoreHostname } from '../core/nexthop.ts';
 import type { DnsAnswer, DnsClass, DnsType } from '../core/ports.ts';
 
-const MAX_NAME_LENGTH = 255;
-const MAX_LABEL_LENGTH = 63;
-const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
-const ALL_NUMERIC = /^[0-9.]+$/;
-
-/** Postfix valid_hostname(): letters, digits, '-' and '_'; no '-' at label edges; not all-numeric. */
+/**
+ * Postfix valid_hostname() for names in DNS data: core's host-name rule (letters, digits, '-'
+ * and '_'; no '-' at label edges; not all-numeric) restricted to ASCII (A-labels only).
+ */
 export function isValidHostname(name: string): boolean {
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
-  if (ALL_NUMERIC.test(name)) return false;
-  for (const label of name.split('.')) {
-    if (label.length === 0 || label.length > MAX_LABEL_LENGTH || !LABEL.test(label)) return false;
-  }
-  return true;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: an ASCII range test
+  return /^[\x00-\x7f]*$/.test(name) && isCoreHostname(name);
 }
 
 /** One trailing dot removed (DNS names from answers and users may carry it). */

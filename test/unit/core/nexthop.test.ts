@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isIpv4Address, isIpv6Address } from '../../../src/core/ip-address.ts';
 import {
-  isIpv4Address,
-  isIpv6Address,
   isValidHostname,
   type NexthopTarget,
   parseNexthop,

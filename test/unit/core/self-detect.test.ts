@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalIp,
-  expandIpv6,
-  findSelf,
-  ipFamily,
-  ownAddresses,
-  truncateAtPreference,
-} from '../../../src/core/self-detect.ts';
+import { canonicalIp, expandIpv6, ipFamily } from '../../../src/core/ip-address.ts';
+import { findSelf, ownAddresses, truncateAtPreference } from '../../../src/core/self-detect.ts';
 import type { Endpoint } from '../../../src/core/types.ts';
 
 const ep = (address: string, preference: number): Endpoint => ({
