@@ -1,12 +1,14 @@
 /**
  * The per-message recipient journal and the events stream, as the worker writes them.
  *
- * Decides: how an attempt's final outcomes are recorded: one MULTI per attempt with an HSETNX per
- * final recipient (the first final outcome wins; a re-run never overwrites it) and an XADD
- * MAXLEN ~ per event (fields: encodeDeliveryEvent from the queue schema).
+ * Decides: how final outcomes are recorded: a MULTI with an HSETNX per final recipient (the first
+ * final outcome wins; a re-run never overwrites it) and an XADD MAXLEN ~ per event (fields:
+ * encodeDeliveryEvent from the queue schema); recipients settled during an attempt are written as
+ * they settle, those settled together (one synchronous loop) in one MULTI.
  * Never: decides outcomes (outcome-plan.ts), deletes the journal (message-store.ts gives it a TTL).
  */
 import type { Redis } from 'ioredis';
+import type { Logger } from '../core/ports.ts';
 import type { DeliveryEvent } from '../queue/job-schema.ts';
 import { encodeDeliveryEvent, parseJournalEntry } from '../queue/job-schema.ts';
 import { EVENTS_MAXLEN, type QueueKeys } from '../queue/keys.ts';
@@ -71,4 +73,55 @@ export async function commitOutcome(
   }
   for (const [err] of replies.slice(journal.length)) if (err) throw err;
   return fresh;
+}
+
+/** A record of one settled recipient (outcome-plan.ts settledRecord). */
+export interface SettledRecord {
+  entry: WorkerJournalEntry;
+  event: DeliveryEvent;
+}
+
+/**
+ * Writes settled recipients as they come during an attempt. `record` batches everything settled
+ * in one tick into one MULTI; `finish` waits for the writes and returns the recipients recorded
+ * (a failed write is only logged: the end-of-attempt commit writes what is missing).
+ */
+export function createSettleRecorder(p: { redis: Redis; keys: QueueKeys; queueId: string; log: Logger }): {
+  record(rec: SettledRecord): void;
+  finish(): Promise<ReadonlySet<string>>;
+} {
+  const writes: Promise<void>[] = [];
+  const recorded = new Set<string>();
+  let batch: SettledRecord[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const records = batch;
+    batch = [];
+    const entries = records.map((r) => r.entry);
+    const events = records.map((r) => r.event);
+    writes.push(
+      commitOutcome(p.redis, p.keys, p.queueId, entries, events).then(
+        () => {
+          for (const e of entries) recorded.add(e.recipient);
+        },
+        (err: unknown) => {
+          p.log.warn(
+            { event: 'journal-write-deferred', err: String(err) },
+            'journal write retried at the end',
+          );
+        },
+      ),
+    );
+  };
+  return {
+    record(rec) {
+      batch.push(rec);
+      if (batch.length === 1) queueMicrotask(flush);
+    },
+    async finish() {
+      flush();
+      await Promise.all(writes);
+      return recorded;
+    },
+  };
 }

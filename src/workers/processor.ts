@@ -23,7 +23,7 @@ import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
-import { commitOutcome, readJournal } from './journal.ts';
+import { commitOutcome, createSettleRecorder, readJournal } from './journal.ts';
 import { joinPass, leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
   expiredLogLine,
@@ -255,27 +255,18 @@ async function attemptAndRecord(
   if (ctx.signal !== undefined) req.signal = ctx.signal;
   // Make each final outcome durable the moment it is known: a crash in a later session of this
   // attempt (next MX, fallback relay) then cannot deliver those recipients a second time.
-  const early: Promise<void>[] = [];
-  const recorded = new Set<string>();
+  const settled = createSettleRecorder({
+    redis: deps.redis,
+    keys: deps.keys,
+    queueId: data.queueId,
+    log: ctx.log,
+  });
   req.onRecipientFinal = (r) => {
     const rec = settledRecord(r, data.queueId, ctx.jobId, deps.clock.now());
-    if (rec === undefined) return;
-    early.push(
-      commitOutcome(deps.redis, deps.keys, data.queueId, [rec.entry], [rec.event]).then(
-        () => {
-          recorded.add(rec.entry.recipient);
-        },
-        (err: unknown) => {
-          ctx.log.warn(
-            { event: 'journal-write-deferred', err: String(err) },
-            'journal write retried at the end',
-          );
-        },
-      ),
-    );
+    if (rec !== undefined) settled.record(rec);
   };
   const result = await deps.agent.deliver(req);
-  await Promise.all(early);
+  const recorded = await settled.finish();
   const now = deps.clock.now();
   const plan = planAttemptOutcome({
     data: { ...data, recipients: pending },
