@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
-import { resolveOptions } from '../core/options.ts';
+import { type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { AttemptResult, RecipientResult } from '../core/types.ts';
+import { nexthopFor } from '../queue/job-plan.ts';
 import { MailQueueInputError, validateSendInput } from '../queue/validate.ts';
 import { loadConfigFile } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -31,11 +32,12 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function defaultNexthop(to: string[], relayhost: string): string {
-  if (relayhost !== '') return relayhost;
-  const domains = new Set(to.map((a) => a.slice(a.lastIndexOf('@') + 1).toLowerCase()));
-  const [only] = domains;
-  if (domains.size !== 1 || only === undefined || only === '' || to.some((a) => !a.includes('@'))) {
+/** The recipients' one next-hop, by the queue's own rule ($relayhost, else the domain); LMTP ignores relayhost. */
+function defaultNexthop(to: string[], opts: ResolvedOptions, lmtp: boolean): string {
+  const routing = lmtp ? { ...opts, relayhost: '' } : opts;
+  const hops = new Set(to.map((a) => nexthopFor(a, {}, routing)));
+  const [only] = hops;
+  if (hops.size !== 1 || only === undefined || only === '' || to.some((a) => !a.includes('@'))) {
     throw new UsageError('recipients must share one domain, or give --nexthop');
   }
   return only;
@@ -111,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (values.config !== undefined) input = await loadConfigFile(values.config);
     opts = resolveOptions(input);
-    nexthop = values.nexthop ?? defaultNexthop(values.to, values.lmtp ? '' : opts.relayhost);
+    nexthop = values.nexthop ?? defaultNexthop(values.to, opts, values.lmtp);
   } catch (err) {
     process.stderr.write(`mxq deliver: ${err instanceof Error ? err.message : String(err)}\n`);
     return 64;
