@@ -5,7 +5,7 @@
  * that could break the protocol (CR, LF, NUL, over-long values) before anything is written.
  * Never: writes to a socket; decides policy beyond "is this parameter allowed by the server".
  */
-import { xtext } from './xtext.ts';
+import { xtextEncode } from '../core/dsn.ts';
 
 /** An input the engine refuses to put on the wire. */
 export class SmtpInputError extends Error {
@@ -65,7 +65,7 @@ export function mailCommand(p: MailParams): string {
   if (p.ret) cmd += ` RET=${p.ret}`;
   if (p.envid !== undefined) {
     checkValue('ENVID', p.envid, 100);
-    cmd += ` ENVID=${xtext(p.envid)}`;
+    cmd += ` ENVID=${xtextEncode(p.envid)}`;
   }
   return cmd;
 }
@@ -85,7 +85,7 @@ export function rcptCommand(p: RcptParams): string {
   }
   if (p.orcpt !== undefined) {
     checkValue('ORCPT', p.orcpt, MAX_PATH);
-    cmd += ` ORCPT=rfc822;${xtext(p.orcpt)}`;
+    cmd += ` ORCPT=rfc822;${xtextEncode(p.orcpt)}`;
   }
   if (Buffer.byteLength(cmd) > MAX_PARAM + MAX_PATH)
     throw new SmtpInputError('recipient', 'RCPT TO command too long');

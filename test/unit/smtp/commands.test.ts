@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { xtextEncode as xtext } from '../../../src/core/dsn.ts';
 import { authMechanisms, parseEhloReply } from '../../../src/smtp/capabilities.ts';
 import {
   heloCommand,
@@ -8,7 +9,6 @@ import {
   SmtpInputError,
 } from '../../../src/smtp/commands.ts';
 import { createReplyParser } from '../../../src/smtp/reply-parser.ts';
-import { xtext } from '../../../src/smtp/xtext.ts';
 
 const reply = (text: string) => {
   const r = createReplyParser().push(Buffer.from(text))[0];
