@@ -7,7 +7,7 @@
  * Exit: 0, 64 usage, 75 Redis trouble or some message was busy.
  */
 import { parseArgs } from 'node:util';
-import { CONNECTION_ARGS, withQueue } from './queue.ts';
+import { CONNECTION_ARGS, withQueue } from './queue-connection.ts';
 
 const USAGE = 'usage: mxq delete [--redis URL] [--prefix P] <queue-id ...|ALL>\n';
 

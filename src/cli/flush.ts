@@ -5,7 +5,7 @@
  * Decides: the output line. Never: delivers anything itself. Exit: 0, 64 usage, 75 Redis trouble.
  */
 import { parseArgs } from 'node:util';
-import { CONNECTION_ARGS, withQueue } from './queue.ts';
+import { CONNECTION_ARGS, withQueue } from './queue-connection.ts';
 
 export async function run(argv: string[]): Promise<number> {
   let values: { redis?: string; prefix?: string; config?: string };

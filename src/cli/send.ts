@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { DsnNotify } from '../core/types.ts';
 import type { RecipientJournalEntry } from '../queue/job-schema.ts';
 import { type MailQueue, MailQueueInputError, type SendInput } from '../queue/mail-queue.ts';
-import { CONNECTION_ARGS, openQueueFromArgs } from './queue.ts';
+import { CONNECTION_ARGS, openQueueFromArgs } from './queue-connection.ts';
 
 const USAGE =
   'usage: mxq send --from A --to B [--to C ...] [--nexthop N] [--lmtp] [--file F] [--wait [--timeout S]] [--json]\n' +
