@@ -8,9 +8,9 @@
  * the dest label for the first non-throttled session of the request (§6.4 storage).
  * Never: connects, handshakes or decides which server is final.
  */
-import type { AttemptRun } from './attempt.ts';
+
 import { markFailed, markSent, trace } from './attempt-record.ts';
-import type { AddressPrep, Element } from './attempt-walk.ts';
+import type { AddressPrep, AttemptRun, Element } from './attempt-state.ts';
 import { tlsFeatureStatus } from './log-line.ts';
 import type { RecipientReply, SmtpSession } from './ports.ts';
 import { stageTimeouts } from './route-plan.ts';

@@ -7,11 +7,12 @@
  * address/session counters and the plaintext retry of the same address (§7.4).
  * Never: classifies failures (trouble.ts via attempt-record.ts) or builds cache labels itself.
  */
-import type { AttemptRun } from './attempt.ts';
+
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
+import type { AddressPrep, AttemptRun, Element, ElementInput } from './attempt-state.ts';
 import type { NexthopTarget } from './nexthop.ts';
-import type { SaslCredentials, SmtpSession, TlsSettings } from './ports.ts';
+import type { SmtpSession } from './ports.ts';
 import { requireTlsPolicyFor } from './requiretls-policy.ts';
 import { resolveServers } from './resolve.ts';
 import {
@@ -26,34 +27,8 @@ import type { LabelContext } from './session-reuse.ts';
 import { destLabelFor, endpointLabelFor, labelContext, takeProbed } from './session-reuse.ts';
 import { tlsSettingsFor } from './tls-policy.ts';
 import { isLoopStatus } from './trouble.ts';
-import type { Endpoint, RequireTlsPolicy, TlsLevel } from './types.ts';
+import type { Endpoint } from './types.ts';
 import { namaddrport } from './types.ts';
-
-export interface ElementInput {
-  site: string;
-  target: NexthopTarget;
-  first: boolean;
-  finalNexthop: boolean;
-}
-
-export interface Element extends ElementInput {
-  requireTls: RequireTlsPolicy;
-  bestPref: number;
-  addrCount: number;
-  sessCount: number;
-  /** Addresses still to try, in order. */
-  list: Endpoint[];
-}
-
-/** What the per-address checks decided for one endpoint. */
-export interface AddressPrep {
-  tls: TlsSettings;
-  /** The policy level before a §7.4 plaintext retry forced `none` (for the log's tls= field). */
-  policyLevel: TlsLevel;
-  sasl?: SaslCredentials;
-  plaintextRetryAllowed: boolean;
-  tlsReuse?: boolean;
-}
 
 const epKey = (ep: Pick<Endpoint, 'address' | 'port'>): string => `${ep.address} ${ep.port}`;
 

@@ -13,39 +13,17 @@
  * Never: parses replies or speaks SMTP (the engine does), classifies failures (trouble.ts), reads
  * the clock or randomness except through ports. A malformed next-hop defers (4.3.5), never throws.
  */
-import type { AttemptLog } from './attempt-record.ts';
+
 import { markAllUnmarked } from './attempt-record.ts';
+import type { AttemptDeps, AttemptRun } from './attempt-state.ts';
 import { runElement } from './attempt-walk.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import { parseNexthop } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { Clock, DnsPort, Logger, Random, SessionCache, SmtpConnector } from './ports.ts';
 import { createRecipientLedger } from './recipients.ts';
-import type { CachePolicy } from './route-plan.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
 import { isHardFailureStatus, isLoopStatus } from './trouble.ts';
 import type { AttemptRequest, AttemptResult, DeliveryFailure, Recipient } from './types.ts';
-
-export interface AttemptDeps {
-  dns: DnsPort;
-  connector: SmtpConnector;
-  cache: SessionCache;
-  clock: Clock;
-  random: Random;
-  logger: Logger;
-}
-
-/** Per-attempt state beyond the recorder's. */
-export interface AttemptRun extends AttemptLog {
-  deps: AttemptDeps;
-  opts: ResolvedOptions;
-  smtputf8Required: boolean;
-  cachePolicy: CachePolicy;
-  /** The first list element, while the dest label may still be stored (§4.6 step 4). */
-  requestNexthop?: string;
-  /** Addresses ("addr port") served through the cache in this request (§6.4 step 5). */
-  usedViaCache: Set<string>;
-}
 
 const NO_SERVER: DeliveryFailure = {
   handler: 'sess',

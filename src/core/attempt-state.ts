@@ -1,0 +1,70 @@
+/**
+ * The state one delivery attempt carries through the connection loop: its ports, its options and the
+ * per-element and per-address facts the walk and the session share.
+ *
+ * Decides: nothing; these are the shapes attempt.ts, attempt-walk.ts and attempt-session.ts pass
+ * down, kept here so that those three import this module instead of each other (no import cycle).
+ * Never: holds behaviour.
+ */
+import type { AttemptLog } from './attempt-record.ts';
+import type { NexthopTarget } from './nexthop.ts';
+import type { ResolvedOptions } from './options.ts';
+import type {
+  Clock,
+  DnsPort,
+  Logger,
+  Random,
+  SaslCredentials,
+  SessionCache,
+  SmtpConnector,
+  TlsSettings,
+} from './ports.ts';
+import type { CachePolicy } from './route-plan.ts';
+import type { Endpoint, RequireTlsPolicy, TlsLevel } from './types.ts';
+
+export interface AttemptDeps {
+  dns: DnsPort;
+  connector: SmtpConnector;
+  cache: SessionCache;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+}
+
+/** Per-attempt state beyond the recorder's. */
+export interface AttemptRun extends AttemptLog {
+  deps: AttemptDeps;
+  opts: ResolvedOptions;
+  smtputf8Required: boolean;
+  cachePolicy: CachePolicy;
+  /** The first list element, while the dest label may still be stored (§4.6 step 4). */
+  requestNexthop?: string;
+  /** Addresses ("addr port") served through the cache in this request (§6.4 step 5). */
+  usedViaCache: Set<string>;
+}
+
+export interface ElementInput {
+  site: string;
+  target: NexthopTarget;
+  first: boolean;
+  finalNexthop: boolean;
+}
+
+export interface Element extends ElementInput {
+  requireTls: RequireTlsPolicy;
+  bestPref: number;
+  addrCount: number;
+  sessCount: number;
+  /** Addresses still to try, in order. */
+  list: Endpoint[];
+}
+
+/** What the per-address checks decided for one endpoint. */
+export interface AddressPrep {
+  tls: TlsSettings;
+  /** The policy level before a §7.4 plaintext retry forced `none` (for the log's tls= field). */
+  policyLevel: TlsLevel;
+  sasl?: SaslCredentials;
+  plaintextRetryAllowed: boolean;
+  tlsReuse?: boolean;
+}
