@@ -19,7 +19,15 @@ import { runElement } from './attempt-walk.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import { parseNexthop } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { Clock, DnsPort, Logger, Random, SessionCache, SmtpConnector } from './ports.ts';
+import type {
+  Clock,
+  DnsPort,
+  Logger,
+  NexthopStateStore,
+  Random,
+  SessionCache,
+  SmtpConnector,
+} from './ports.ts';
 import { createRecipientLedger } from './recipients.ts';
 import type { CachePolicy } from './route-plan.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
@@ -33,6 +41,8 @@ export interface AttemptDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
+  /** The cluster tier (bindings, dead and broken-TLS marks, TLS tickets); absent = none. */
+  nexthopState?: NexthopStateStore;
 }
 
 /** Per-attempt state beyond the recorder's. */
