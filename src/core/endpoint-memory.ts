@@ -34,17 +34,20 @@ export function endpointKey(protocol: Protocol, ep: Pick<Endpoint, 'address' | '
   return `${protocol}:[${ep.address}]:${ep.port}`;
 }
 
+/** Levels that use tickets (DANE levels check TLSA records a resumed session cannot show). */
+const TICKET_LEVELS: ReadonlySet<TlsLevel> = new Set(['may', 'encrypt', 'fingerprint', 'verify', 'secure']);
+
 /**
  * The TLS session ticket key: the exact server name (SNI, else the host name) and port, plus a
  * digest of everything the policy checks, so a ticket is offered only to the same name under the
- * same policy and credentials. undefined at level none (no TLS, no ticket).
+ * same policy and credentials. undefined at level none and at the DANE levels (no ticket).
  */
 export function ticketKey(
   ep: Pick<Endpoint, 'host' | 'port'>,
   tls: TlsSettings,
   sasl?: SaslCredentials,
 ): string | undefined {
-  if (tls.level === 'none') return undefined;
+  if (!TICKET_LEVELS.has(tls.level)) return undefined;
   const name = (tls.servername ?? ep.host).toLowerCase();
   const policy = [
     `level=${tls.level}`,

@@ -90,7 +90,7 @@ describe('plaintextFromMemory', () => {
   const base = { marked: true, sasl: false, requireTlsNeedsTls: false };
   it('goes plaintext at level may only', () => {
     expect(plaintextFromMemory({ ...base, level: 'may' })).toBe(true);
-    for (const level of ['encrypt', 'fingerprint', 'verify', 'secure', 'dane', 'dane-only'] as const) {
+    for (const level of ['encrypt', 'fingerprint', 'verify', 'secure'] as const) {
       expect(plaintextFromMemory({ ...base, level })).toBe(false);
     }
   });
