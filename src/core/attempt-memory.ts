@@ -80,11 +80,10 @@ function bindMemory(ctx: MemoryContext, state: NexthopState): ElementMemory {
   const key = (ep: Endpoint): string => endpointKey(protocol, ep);
   return {
     order(list) {
-      const o = orderCandidates(protocol, list, {
-        ...state,
-        dead,
-        ...(bound !== undefined ? { bound } : {}),
-      });
+      const view: NexthopState = { ...state, dead };
+      if (bound === undefined) delete view.bound;
+      else view.bound = bound;
+      const o = orderCandidates(protocol, list, view);
       if (o.skipped.length > 0) failedBefore = true;
       for (const ep of o.skipped) {
         log.info(
