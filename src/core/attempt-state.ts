@@ -6,6 +6,7 @@
  * down, kept here so that those three import this module instead of each other (no import cycle).
  * Never: holds behaviour.
  */
+import type { ElementMemory } from './attempt-memory.ts';
 import type { AttemptLog } from './attempt-record.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -13,6 +14,7 @@ import type {
   Clock,
   DnsPort,
   Logger,
+  NexthopStateStore,
   Random,
   SaslCredentials,
   SessionCache,
@@ -29,6 +31,8 @@ export interface AttemptDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
+  /** The cluster tier (bindings, dead and broken-TLS marks, TLS tickets); absent = none. */
+  nexthopState?: NexthopStateStore;
 }
 
 /** Per-attempt state beyond the recorder's. */
@@ -57,6 +61,8 @@ export interface Element extends ElementInput {
   sessCount: number;
   /** Addresses still to try, in order. */
   list: Endpoint[];
+  /** What the pool remembers about this element (cluster tier). */
+  memory?: ElementMemory;
 }
 
 /** What the per-address checks decided for one endpoint. */

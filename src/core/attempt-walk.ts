@@ -8,9 +8,11 @@
  * Never: classifies failures (trouble.ts via attempt-record.ts) or builds cache labels itself.
  */
 
+import { loadElementMemory } from './attempt-memory.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
 import type { AddressPrep, AttemptRun, Element, ElementInput } from './attempt-state.ts';
+import { ticketKey } from './endpoint-memory.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { SmtpSession } from './ports.ts';
 import { requireTlsPolicyFor } from './requiretls-policy.ts';
@@ -72,8 +74,17 @@ function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boole
     return undefined;
   }
   const policyLevel = tls.level;
-  if (plain) tls = { ...tls, level: 'none' };
   const sasl = saslFor(el.site, ep.host, run.opts);
+  const remembered =
+    !plain &&
+    el.memory?.plaintext(ep, {
+      level: tls.level,
+      sasl: sasl !== undefined,
+      requireTlsNeedsTls: requireTlsNeedsTls(el.requireTls),
+    }) === true;
+  if (remembered) trace(run, ep, 'tls-broken-remembered');
+  if (plain || remembered) tls = { ...tls, level: 'none' };
+  if (el.memory !== undefined) tls = el.memory.withTicket(ep, tls, sasl);
   const aged = run.activeTime - run.req.arrivalTime >= run.opts.minimalBackoffTime;
   const plaintextRetryAllowed =
     !plain && tls.level === 'may' && sasl === undefined && !requireTlsNeedsTls(el.requireTls) && aged;
@@ -184,6 +195,7 @@ async function openSession(
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
   if (!conn.ok) {
+    if (req.signal?.aborted !== true) el.memory?.failed(ep, conn.failure, prep.policyLevel);
     run.why = conn.failure;
     run.log.info({ event: 'connect-failed', server: ep.host }, conn.failure.text);
     trace(run, ep, 'connect-failed');
@@ -209,7 +221,11 @@ async function openSession(
     plaintextRetryAllowed: prep.plaintextRetryAllowed,
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
-  if (hs.ok) return { session: hs.session, fromCache: false, plainRetry: false };
+  if (hs.ok) {
+    el.memory?.succeeded(ep);
+    return { session: hs.session, fromCache: false, plainRetry: false };
+  }
+  if (req.signal?.aborted !== true) el.memory?.failed(ep, hs.failure, prep.policyLevel);
   const plainRetry = hs.failure.retryAsPlaintext === true && prep.plaintextRetryAllowed;
   markAllUnmarked(run, hs.failure, { finalServer: finalServer && !plainRetry, relay: namaddrport(ep) });
   run.ledger.sweep();
@@ -262,6 +278,27 @@ async function walkAddresses(run: AttemptRun, el: Element): Promise<void> {
   }
 }
 
+/** Cluster tier: one batched read, then dead endpoints out and the bound endpoint first. */
+async function applyMemory(run: AttemptRun, el: Element): Promise<void> {
+  el.memory = await loadElementMemory(
+    {
+      store: run.deps.nexthopState,
+      opts: run.opts,
+      protocol: run.req.protocol,
+      site: el.site,
+      log: run.log,
+    },
+    el.list,
+    (ep) => {
+      const prep = quietPrep(run, el, ep);
+      return prep === undefined ? undefined : ticketKey(ep, prep.tls, prep.sasl);
+    },
+  );
+  const ordered = el.memory.order(el.list);
+  for (const ep of ordered.skipped) trace(run, ep, 'skipped-dead');
+  el.list = ordered.list;
+}
+
 /** One list element; returns FINAL_NEXTHOP (the site loop stops after it). */
 export async function runElement(run: AttemptRun, input: ElementInput): Promise<boolean> {
   const { target } = input;
@@ -301,6 +338,7 @@ export async function runElement(run: AttemptRun, input: ElementInput): Promise<
     el.list = el.list.filter((ep) => !run.usedViaCache.has(epKey(ep)));
   }
   el.bestPref = Math.min(...el.list.map((ep) => ep.preference));
+  if (el.list.length > 0 && target.kind === 'inet') await applyMemory(run, el);
   if (el.list.length > 0 && run.cachePolicy.load) await reuseCached(run, el);
   await walkAddresses(run, el);
   return el.finalNexthop;

@@ -124,6 +124,22 @@ export interface DeliveryOptionsInput {
   /** Where failures of null-sender mail are reported ('' = only logged). */
   bounceNoticeRecipient?: string;
   doubleBounceSender?: string;
+
+  // --- cluster ---
+  /** How long a next-hop stays bound to the endpoint that last worked after others failed (0 = off). */
+  smtpNexthopBindingTime?: Duration;
+  /** How long an endpoint that failed to connect or to finish the handshake is skipped (0 = off). */
+  smtpDeadEndpointTime?: Duration;
+  /** How long an endpoint whose TLS handshake failed at level may is spoken to in plaintext (0 = off). */
+  smtpTlsBrokenEndpointTime?: Duration;
+  /** Lifetime of a stored TLS session ticket (Postfix smtp_tls_session_cache_timeout; 0 = off). */
+  smtpTlsSessionCacheTimeout?: Duration;
+  /** Upper bound on how long a DNS answer is cached (0 = no DNS cache). */
+  dnsCacheMaxTtl?: Duration;
+  /** How long a negative DNS answer (no such name, no data, null MX) is cached. */
+  dnsCacheNegativeTtl?: Duration;
+  /** Lifetime of positive MX, SRV and TXT answers (node:dns reports TTLs for A and AAAA only). */
+  dnsCacheUnknownTtl?: Duration;
 }
 
 type DurationKeys = {
@@ -250,6 +266,15 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   delayWarningTime: '0h',
   bounceNoticeRecipient: '',
   doubleBounceSender: 'double-bounce',
+
+  // --- cluster ---
+  smtpNexthopBindingTime: '300s',
+  smtpDeadEndpointTime: '60s',
+  smtpTlsBrokenEndpointTime: '3600s',
+  smtpTlsSessionCacheTimeout: '3600s',
+  dnsCacheMaxTtl: '3600s',
+  dnsCacheNegativeTtl: '60s',
+  dnsCacheUnknownTtl: '60s',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -272,6 +297,14 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
   'maximalQueueLifetime',
   'bounceQueueLifetime',
   'delayWarningTime',
+  // --- cluster ---
+  'smtpNexthopBindingTime',
+  'smtpDeadEndpointTime',
+  'smtpTlsBrokenEndpointTime',
+  'smtpTlsSessionCacheTimeout',
+  'dnsCacheMaxTtl',
+  'dnsCacheNegativeTtl',
+  'dnsCacheUnknownTtl',
 ];
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */

@@ -265,3 +265,38 @@ export interface SessionCache {
   /** Store an idle session under one or more labels, for at most ttlMs. */
   put(labels: string[], session: SmtpSession, ttlMs: number): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// --- cluster tier ---
+// Next-hop state shared by every process and host (src/cache: Redis, or memory for one process):
+// next-hop → last good endpoint bindings, dead-endpoint marks, broken-TLS marks and TLS session
+// tickets. Core builds every key and decides everything (endpoint-memory.ts); a store only keeps
+// values with their TTLs.
+
+export interface NexthopStateQuery {
+  /** Binding key of the list element (endpoint-memory.ts bindingKey). */
+  binding: string;
+  /** Endpoint keys whose dead and broken-TLS marks are wanted. */
+  endpoints: string[];
+  /** TLS session ticket keys wanted. */
+  tickets: string[];
+}
+
+export interface NexthopState {
+  /** Endpoint key the binding points at, when a binding holds. */
+  bound?: string;
+  dead: ReadonlySet<string>;
+  brokenTls: ReadonlySet<string>;
+  tickets: ReadonlyMap<string, Buffer>;
+}
+
+export interface NexthopStateStore {
+  /** One batched read. Never throws: an unreachable store answers an empty state, quickly. */
+  read(query: NexthopStateQuery): Promise<NexthopState>;
+  /** The writes below are fire-and-forget: the store logs its own errors and never throws. */
+  bind(bindingKey: string, endpointKey: string, ttlMs: number): void;
+  markDead(endpointKey: string, ttlMs: number): void;
+  clearDead(endpointKey: string): void;
+  markBrokenTls(endpointKey: string, ttlMs: number): void;
+  putTicket(ticketKey: string, ticket: Buffer, ttlMs: number): void;
+}

@@ -68,6 +68,8 @@ export interface DeliveryFailure {
   dontCache?: boolean;
   /** The failure asks for the same address to be retried in plaintext (§7.4). */
   retryAsPlaintext?: boolean;
+  /** The TLS handshake itself failed (the cluster tier may remember the endpoint's broken TLS). */
+  tlsHandshakeFailed?: boolean;
 }
 
 /** A server endpoint: where a connection goes. */

@@ -4,7 +4,9 @@
  *
  * Decides: IDNA (U-labels to A-labels via domainToASCII) and query-name validity before a
  * query; error-code → class mapping (names.ts); record post-processing (records.ts).
- * Never: throws for DNS errors (they are values), caches answers, follows MX/SRV targets.
+ * Never: throws for DNS errors (they are values), caches answers (dns-cache.ts does, from the TTL
+ * that lookupWithTtl reports: A and AAAA only, node:dns gives none for MX, SRV, TXT), follows
+ * MX/SRV targets.
  * An aborted signal rejects the lookup with the signal's reason (that is not a DNS result).
  */
 import { Resolver } from 'node:dns/promises';
@@ -38,18 +40,42 @@ function makeResolver(opts: DnsResolverOptions): Resolver {
   return resolver;
 }
 
-async function query(resolver: Resolver, qname: string, type: DnsType): Promise<DnsAnswer> {
+/** An answer and, when node:dns reports one, its TTL in seconds (the lowest record TTL). */
+export interface TtlAnswer {
+  answer: DnsAnswer;
+  ttlSec?: number;
+}
+
+/** A DnsPort that can also report answer TTLs (for the cache). */
+export interface TtlDnsPort extends DnsPort {
+  lookupWithTtl(name: string, type: DnsType): Promise<TtlAnswer>;
+}
+
+function withTtl(
+  records: Array<{ address: string; ttl: number }>,
+  qname: string,
+  type: 'A' | 'AAAA',
+): TtlAnswer {
+  const answer = addressAnswer(
+    records.map((r) => r.address),
+    qname,
+    type,
+  );
+  return records.length > 0 ? { answer, ttlSec: Math.min(...records.map((r) => r.ttl)) } : { answer };
+}
+
+async function query(resolver: Resolver, qname: string, type: DnsType): Promise<TtlAnswer> {
   switch (type) {
     case 'MX':
-      return mxAnswer(await resolver.resolveMx(qname), qname);
+      return { answer: mxAnswer(await resolver.resolveMx(qname), qname) };
     case 'SRV':
-      return srvAnswer(await resolver.resolveSrv(qname), qname);
+      return { answer: srvAnswer(await resolver.resolveSrv(qname), qname) };
     case 'A':
-      return addressAnswer(await resolver.resolve4(qname), qname, 'A');
+      return withTtl(await resolver.resolve4(qname, { ttl: true }), qname, 'A');
     case 'AAAA':
-      return addressAnswer(await resolver.resolve6(qname), qname, 'AAAA');
+      return withTtl(await resolver.resolve6(qname, { ttl: true }), qname, 'AAAA');
     case 'TXT':
-      return txtAnswer(await resolver.resolveTxt(qname), qname);
+      return { answer: txtAnswer(await resolver.resolveTxt(qname), qname) };
   }
 }
 
@@ -61,7 +87,7 @@ function errorCode(err: unknown): string | undefined {
 }
 
 /** Resolve `work`, or reject with the signal's reason as soon as it aborts. */
-function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+export function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -80,16 +106,22 @@ function raceAbort<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   });
 }
 
-export function createDnsResolver(opts: DnsResolverOptions): DnsPort {
+export function createDnsResolver(opts: DnsResolverOptions): TtlDnsPort {
   const resolver = makeResolver(opts);
+  const lookupWithTtl = (name: string, type: DnsType): Promise<TtlAnswer> => {
+    const qname = toQueryName(name);
+    if (qname === undefined) return Promise.resolve({ answer: invalidNameAnswer(name, type) });
+    return query(resolver, qname, type).catch((err: unknown) => ({
+      answer: errorAnswer(errorCode(err), qname, type),
+    }));
+  };
   return {
+    lookupWithTtl,
     lookup(name: string, type: DnsType, signal?: AbortSignal): Promise<DnsAnswer> {
-      const qname = toQueryName(name);
-      if (qname === undefined) return raceAbort(Promise.resolve(invalidNameAnswer(name, type)), signal);
-      const work = query(resolver, qname, type).catch((err: unknown) =>
-        errorAnswer(errorCode(err), qname, type),
+      return raceAbort(
+        lookupWithTtl(name, type).then((a) => a.answer),
+        signal,
       );
-      return raceAbort(work, signal);
     },
   };
 }

@@ -70,6 +70,7 @@ export function handshakeFailed(p: HandshakeParams): DeliveryFailure {
   return localFailure('misc', '4.7.5', 'Cannot start TLS: handshake failure', {
     throttle: !may,
     dontCache: true,
+    tlsHandshakeFailed: true,
     ...(may && p.plaintextRetryAllowed && !requireTlsNeedsTls(p) ? { retryAsPlaintext: true } : {}),
   });
 }

@@ -4,7 +4,10 @@
  * plus a name in `matchNames` for verify/secure.
  *
  * Decides: SNI (settings.servername, else the host name when it is not an IP literal), trust
- * anchors (settings.ca instead of Node's store), session-ticket offer and emission.
+ * anchors (settings.ca instead of Node's store), session-ticket offer and emission (only from a
+ * session that passed its level's check), and that a session resumed from an offered ticket keeps
+ * the check it passed when the ticket was issued (fingerprint/verify/secure: Node exposes no peer
+ * certificate on resumption).
  * Never: speaks SMTP; decides what a failed check means (handshake.ts does).
  */
 import { createHash, X509Certificate } from 'node:crypto';
@@ -63,13 +66,21 @@ export function nameMatches(cert: tls.PeerCertificate, matchNames: string[]): bo
   return false;
 }
 
+/** Levels whose certificate check a resumed session inherits from the session it resumes. */
+const RESUMABLE_CHECKS: ReadonlySet<string> = new Set(['fingerprint', 'verify', 'secure']);
+
 function judge(socket: tls.TLSSocket, settings: TlsSettings): TlsFacts {
   const cert = socket.getPeerCertificate();
   const cipher = socket.getCipher();
   const proto = socket.getProtocol();
   const trusted = socket.authorized;
   let matched = true;
-  if (settings.level === 'fingerprint') matched = fingerprintMatch(cert, settings.fingerprints ?? []);
+  // A session resumed from a ticket offered under this exact name and policy (the cluster tier
+  // stores tickets only from sessions that passed this check) passed it before; Node gives no
+  // peer certificate on resumption to check again.
+  const resumedChecked = socket.isSessionReused() && settings.sessionTicket !== undefined;
+  if (resumedChecked && RESUMABLE_CHECKS.has(settings.level)) matched = true;
+  else if (settings.level === 'fingerprint') matched = fingerprintMatch(cert, settings.fingerprints ?? []);
   else if (settings.level === 'verify' || settings.level === 'secure')
     matched = trusted && nameMatches(cert, settings.matchNames ?? []);
   return {
@@ -104,8 +115,15 @@ export function startTls(
       ...(settings.sessionTicket ? { session: settings.sessionTicket } : {}),
     });
     t.on('error', () => undefined); // errors after the handshake reach the channel's listener
+    // Tickets go out only from a session that passed the level's check (held until judged).
     const onTicket = settings.onSessionTicket;
-    if (onTicket) t.on('session', (s: Buffer) => onTicket(s));
+    const ticketGate: { verdict?: boolean; held: Buffer[] } = { held: [] };
+    if (onTicket) {
+      t.on('session', (s: Buffer) => {
+        if (ticketGate.verdict === undefined) ticketGate.held.push(s);
+        else if (ticketGate.verdict) onTicket(s);
+      });
+    }
     let timer: NodeJS.Timeout | undefined;
     const done = (r: TlsOutcome): void => {
       if (timer) clearTimeout(timer);
@@ -116,7 +134,12 @@ export function startTls(
       if (!r.ok) t.destroy();
       resolve(r);
     };
-    const onSecure = (): void => done({ ok: true, socket: t, facts: judge(t, settings) });
+    const onSecure = (): void => {
+      const facts = judge(t, settings);
+      ticketGate.verdict = facts.matched;
+      if (onTicket && facts.matched) for (const s of ticketGate.held.splice(0)) onTicket(s);
+      done({ ok: true, socket: t, facts });
+    };
     const onError = (): void => done({ ok: false, timeout: false });
     const onClose = (): void => done({ ok: false, timeout: false });
     const onAbort = (): void => done({ ok: false, timeout: false, aborted: true });

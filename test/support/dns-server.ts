@@ -3,8 +3,8 @@
  *
  * Decides: answers from a ZoneFixture (names lower-case, no trailing dot). An absent name is
  * NXDOMAIN; a present name without the asked type is NODATA (NOERROR, no answer); `rcode` on a
- * name applies to every type; `byType` overrides per type (DROP = never answer, so the client
- * times out). A CNAME at the name answers any type other than CNAME with the CNAME plus, when the
+ * name applies to every type; `ttl` sets the records' TTL (default 60 s); `byType` overrides
+ * per type (DROP = never answer, so the client times out). A CNAME at the name answers any type other than CNAME with the CNAME plus, when the
  * target is in the zone, the target's records of that type (chains followed up to 8 links).
  * Answers carry AA. A UDP answer longer than 512 bytes to a query without EDNS is truncated (TC)
  * so clients retry over TCP. Every query is recorded in `queries` (name lower-case, type).
@@ -26,6 +26,8 @@ export type ZoneRecordSet = {
   SRV?: Array<[number, number, number, string]>;
   /** For every type at this name. */
   rcode?: FailRcode;
+  /** TTL (seconds) of every record at this name; default 60. */
+  ttl?: number;
   /** Per-type outcome; DROP = never answer (timeout). */
   byType?: Partial<Record<ByTypeKey, 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'NODATA' | 'DROP'>>;
 };
@@ -65,7 +67,7 @@ function txtChunks(s: string): Buffer[] {
 }
 
 function recordsOf(name: string, set: ZoneRecordSet, type: string): dnsPacket.Answer[] {
-  const base = { name, ttl: TTL, class: 'IN' as const };
+  const base = { name, ttl: set.ttl ?? TTL, class: 'IN' as const };
   switch (type) {
     case 'A':
       return (set.A ?? []).map((data) => ({ ...base, type: 'A', data }));

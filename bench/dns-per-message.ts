@@ -1,0 +1,108 @@
+/**
+ * Benchmark (not a test): DNS queries per delivered message for a steady stream to one domain,
+ * through the real delivery agent (its per-process DNS cache) against a real DNS server and
+ * Postfix's smtp-sink on loopback. Run once with the cache (default options) and once without
+ * (dnsCacheMaxTtl 0) for contrast.
+ *
+ * Run: node bench/dns-per-message.ts [--rate 200] [--seconds 10]
+ * Bounded: at most rate × seconds messages per run, at most 50 in flight, and a hard stop at
+ * seconds + 30 s. Sends traffic only to loopback.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { type DeliveryOptionsInput, resolveOptions } from '../src/core/options.ts';
+import type { AttemptResult } from '../src/core/types.ts';
+import { createDeliveryAgent } from '../src/workers/agent.ts';
+import { startDnsServer } from '../test/support/dns-server.ts';
+import { memoryLogger } from '../test/support/fakes.ts';
+import { allocateLoopbackBlock } from '../test/support/loopback.ts';
+import { startSmtpSink } from '../test/support/postfix.ts';
+
+const { values } = parseArgs({
+  options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' } },
+});
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const MAX_IN_FLIGHT = 50;
+
+interface RunResult {
+  label: string;
+  offered: number;
+  delivered: number;
+  queries: number;
+  hits: number;
+  coalesced: number;
+  seconds: number;
+}
+
+async function run(label: string, extra: DeliveryOptionsInput, dnsServer: string): Promise<RunResult> {
+  const agent = createDeliveryAgent(
+    resolveOptions({
+      dnsServers: [dnsServer],
+      inetProtocols: 'ipv4',
+      smtpTlsSecurityLevel: 'none',
+      myhostname: 'client.test',
+      ...extra,
+    }),
+    { logger: memoryLogger() },
+  );
+  const body = Buffer.from('From: s@client.test\r\nSubject: bench\r\n\r\nhello\r\n');
+  const total = Math.round(RATE * SECONDS);
+  const inFlight = new Set<Promise<AttemptResult>>();
+  let delivered = 0;
+  const started = performance.now();
+  const hardStop = started + (SECONDS + 30) * 1000;
+  for (let i = 0; i < total && performance.now() < hardStop; i++) {
+    // Steady arrivals: message i is due at i / RATE seconds.
+    const due = started + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    const p = agent.deliver({
+      queueId: `B${i}`,
+      sender: 's@client.test',
+      recipients: [{ address: `r${i % 100}@example.test` }],
+      nexthop: 'example.test',
+      protocol: 'smtp',
+      message: body,
+      size: body.length,
+      arrivalTime: Date.now(),
+    });
+    inFlight.add(p);
+    void p.then((r) => {
+      inFlight.delete(p);
+      if (r.recipients[0]?.status === 'sent') delivered++;
+    });
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  const s = agent.dnsStats();
+  await agent.close();
+  return { label, offered: total, delivered, queries: s.queries, hits: s.hits, coalesced: s.coalesced, seconds };
+}
+
+const block = allocateLoopbackBlock();
+const dns = await startDnsServer({
+  'example.test': { MX: [[10, 'mx1.example.test']] },
+  'mx1.example.test': { A: [block.addr(1)] },
+});
+const sink = await startSmtpSink({ host: block.addr(1), port: 25 });
+try {
+  const results = [
+    await run('cache on (defaults)', {}, dns.server),
+    await run('cache off (dnsCacheMaxTtl 0)', { dnsCacheMaxTtl: 0 }, dns.server),
+  ];
+  console.log(`node ${process.version}; ${RATE} msg/s for ${SECONDS} s to one domain (MX + A, TTL 60 s)\n`);
+  console.log('| run | messages delivered | DNS queries | queries per message | cache hits | coalesced | seconds |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const per = r.delivered > 0 ? (r.queries / r.delivered).toFixed(4) : 'n/a';
+    console.log(
+      `| ${r.label} | ${r.delivered} / ${r.offered} | ${r.queries} | ${per} | ${r.hits} | ${r.coalesced} | ${r.seconds.toFixed(1)} |`,
+    );
+  }
+} finally {
+  await sink.stop();
+  await dns.stop();
+  block.release();
+}
