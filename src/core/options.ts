@@ -124,6 +124,31 @@ export interface DeliveryOptionsInput {
   /** Where failures of null-sender mail are reported ('' = only logged). */
   bounceNoticeRecipient?: string;
   doubleBounceSender?: string;
+
+  // --- route (issue 9): routing at delivery time, destination concurrency ---
+  /** transport(5): recipient domain, ".parent" or "*" → "transport:nexthop" ("smtp:[relay]:587", "lmtp:unix:/p"). */
+  transportMaps?: Record<string, string>;
+  defaultDestinationConcurrencyLimit?: number;
+  initialDestinationConcurrency?: number;
+  defaultDestinationConcurrencyPositiveFeedback?: number;
+  defaultDestinationConcurrencyNegativeFeedback?: number;
+  defaultDestinationConcurrencyFailedCohortLimit?: number;
+  /** Pause between two deliveries to one destination, pool-wide (0 = none). */
+  defaultDestinationRateDelay?: Duration;
+  /** Destination key (a next-hop as routed, lower-case) → overrides of the limit and rate delay. */
+  destinationOverrides?: Record<string, DestinationOverride>;
+  /** Turn pool-wide destination leases on (needs Redis; the in-process `mxq deliver` never uses them). */
+  destinationLeases?: boolean;
+  /** Lifetime of a lease in Redis; its holder renews it while it delivers (a dead holder's lease expires). */
+  destinationLeaseTtl?: Duration;
+  /** How long a job that found no free lease waits before it asks again (no attempt is counted). */
+  destinationLeaseWait?: Duration;
+}
+
+// --- route (issue 9) ---
+export interface DestinationOverride {
+  concurrencyLimit?: number;
+  rateDelay?: Duration;
 }
 
 type DurationKeys = {
@@ -250,6 +275,19 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   delayWarningTime: '0h',
   bounceNoticeRecipient: '',
   doubleBounceSender: 'double-bounce',
+
+  // --- route (issue 9) ---
+  transportMaps: {},
+  defaultDestinationConcurrencyLimit: 20,
+  initialDestinationConcurrency: 5,
+  defaultDestinationConcurrencyPositiveFeedback: 1,
+  defaultDestinationConcurrencyNegativeFeedback: 1,
+  defaultDestinationConcurrencyFailedCohortLimit: 1,
+  defaultDestinationRateDelay: '0s',
+  destinationOverrides: {},
+  destinationLeases: true,
+  destinationLeaseTtl: '60s',
+  destinationLeaseWait: '1s',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -272,6 +310,10 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
   'maximalQueueLifetime',
   'bounceQueueLifetime',
   'delayWarningTime',
+  // --- route (issue 9) ---
+  'defaultDestinationRateDelay',
+  'destinationLeaseTtl',
+  'destinationLeaseWait',
 ];
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */
