@@ -31,10 +31,15 @@ export interface CountingSink {
   stop(): Promise<void>;
 }
 
-export async function startCountingSink(p: { host: string; dotDelayMs?: number }): Promise<CountingSink> {
+export async function startCountingSink(p: {
+  host: string;
+  port?: number;
+  dotDelayMs?: number;
+  mode?: SinkMode;
+}): Promise<CountingSink> {
   const events: SinkEvent[] = [];
   const sockets = new Set<Socket>();
-  const st = { held: 0, max: 0, mode: 'accept' as SinkMode, accepted: 0 };
+  const st = { held: 0, max: 0, mode: p.mode ?? 'accept', accepted: 0 };
   const server: Server = createServer((sock) => {
     sockets.add(sock);
     let counted = true;
@@ -102,7 +107,7 @@ export async function startCountingSink(p: { host: string; dotDelayMs?: number }
       }
     });
   });
-  await new Promise<void>((done) => server.listen(0, p.host, done));
+  await new Promise<void>((done) => server.listen(p.port ?? 0, p.host, done));
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   return {
