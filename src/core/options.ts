@@ -140,6 +140,30 @@ export interface DeliveryOptionsInput {
   dnsCacheNegativeTtl?: Duration;
   /** Lifetime of positive MX, SRV and TXT answers (node:dns reports TTLs for A and AAAA only). */
   dnsCacheUnknownTtl?: Duration;
+  // --- route (issue 9): routing at delivery time, destination concurrency ---
+  /** transport(5): recipient domain, ".parent" or "*" → "transport:nexthop" ("smtp:[relay]:587", "lmtp:unix:/p"). */
+  transportMaps?: Record<string, string>;
+  defaultDestinationConcurrencyLimit?: number;
+  initialDestinationConcurrency?: number;
+  defaultDestinationConcurrencyPositiveFeedback?: number;
+  defaultDestinationConcurrencyNegativeFeedback?: number;
+  defaultDestinationConcurrencyFailedCohortLimit?: number;
+  /** Pause between two deliveries to one destination, pool-wide (0 = none). */
+  defaultDestinationRateDelay?: Duration;
+  /** Destination key (a next-hop as routed, lower-case) → overrides of the limit and rate delay. */
+  destinationOverrides?: Record<string, DestinationOverride>;
+  /** Turn pool-wide destination leases on (needs Redis; the in-process `mxq deliver` never uses them). */
+  destinationLeases?: boolean;
+  /** Lifetime of a lease in Redis; its holder renews it while it delivers (a dead holder's lease expires). */
+  destinationLeaseTtl?: Duration;
+  /** How long a job that found no free lease waits before it asks again (no attempt is counted). */
+  destinationLeaseWait?: Duration;
+}
+
+// --- route (issue 9) ---
+export interface DestinationOverride {
+  concurrencyLimit?: number;
+  rateDelay?: Duration;
 }
 
 type DurationKeys = {
@@ -275,6 +299,18 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   dnsCacheMaxTtl: '3600s',
   dnsCacheNegativeTtl: '60s',
   dnsCacheUnknownTtl: '60s',
+  // --- route (issue 9) ---
+  transportMaps: {},
+  defaultDestinationConcurrencyLimit: 20,
+  initialDestinationConcurrency: 5,
+  defaultDestinationConcurrencyPositiveFeedback: 1,
+  defaultDestinationConcurrencyNegativeFeedback: 1,
+  defaultDestinationConcurrencyFailedCohortLimit: 1,
+  defaultDestinationRateDelay: '0s',
+  destinationOverrides: {},
+  destinationLeases: true,
+  destinationLeaseTtl: '60s',
+  destinationLeaseWait: '1s',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -305,6 +341,10 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
   'dnsCacheMaxTtl',
   'dnsCacheNegativeTtl',
   'dnsCacheUnknownTtl',
+  // --- route (issue 9) ---
+  'defaultDestinationRateDelay',
+  'destinationLeaseTtl',
+  'destinationLeaseWait',
 ];
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */

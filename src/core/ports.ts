@@ -300,3 +300,43 @@ export interface NexthopStateStore {
   markBrokenTls(endpointKey: string, ttlMs: number): void;
   putTicket(ticketKey: string, ticket: Buffer, ttlMs: number): void;
 }
+
+// --- route (issue 9): pool-wide destination leases (src/destinations implements them) ---
+
+/** The concurrency and rate settings of one destination (core/destination.ts computes them). */
+export interface DestinationParams {
+  concurrencyLimit: number;
+  initialConcurrency: number;
+  positiveFeedback: number;
+  negativeFeedback: number;
+  failedCohortLimit: number;
+  rateDelayMs: number;
+  /** How long a dead destination stays suspended. */
+  suspendMs: number;
+  leaseTtlMs: number;
+  /** Wait asked of a job that finds no free lease. */
+  busyWaitMs: number;
+}
+
+export type LeaseGrant =
+  | { kind: 'granted'; probe: boolean }
+  | { kind: 'busy'; retryInMs: number }
+  | { kind: 'suspended'; until: number; status: string; reason: string };
+
+/** One delivery's outcome for the destination window: hop status (failure) or not. */
+export type DestinationFeedback =
+  | { kind: 'ok' }
+  | { kind: 'fail'; status: string; reason: string }
+  | { kind: 'none' };
+
+export interface DestinationLeases {
+  acquire(dest: string, leaseId: string, p: DestinationParams, now: number): Promise<LeaseGrant>;
+  renew(dest: string, leaseId: string, p: DestinationParams, now: number): Promise<void>;
+  release(
+    dest: string,
+    leaseId: string,
+    p: DestinationParams,
+    fb: DestinationFeedback,
+    now: number,
+  ): Promise<void>;
+}

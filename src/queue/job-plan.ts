@@ -2,10 +2,12 @@
  * Splits one validated message into delivery jobs, like Postfix's queue manager groups a
  * message's recipients into delivery requests.
  *
- * Decides: each recipient's next-hop (the given next-hop, else relayhost, else the recipient's
- * domain lower-cased), the grouping per (transport, next-hop) in order of first appearance, and the
- * split by defaultDestinationRecipientLimit; the job ids `${queueId}.${n}` (n from 1).
- * Never: touches Redis; reorders recipients within a group.
+ * Decides: the grouping of recipients by recipient domain (lower-case), or by the next-hop when
+ * the application asked for one explicitly, in order of first appearance; the split by
+ * defaultDestinationRecipientLimit; the job ids `${queueId}.${n}` (n from 1).
+ * Never: touches Redis; reorders recipients within a group; routes: the worker decides transport
+ * and next-hop at every attempt from its own configuration (core/route.ts), so the sending side
+ * needs no relayhost or transport map.
  */
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Protocol, Recipient } from '../core/types.ts';
@@ -15,7 +17,10 @@ import type { ValidatedSend } from './validate.ts';
 
 export interface PlannedJob {
   jobId: string;
-  nexthop: string;
+  /** Recipient domain (of the first recipient when an explicit next-hop groups several). */
+  domain: string;
+  /** The explicit next-hop, when the application gave one. */
+  nexthop?: string;
   transport: Protocol;
   recipients: Recipient[];
 }
@@ -24,7 +29,10 @@ function recipientDomain(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
-/** The next-hop of one recipient. */
+/**
+ * The default next-hop of one recipient under a given configuration (given next-hop, relayhost,
+ * else the domain): what `mxq deliver` (in-process) uses. Queued mail is routed by the worker.
+ */
 export function nexthopFor(
   address: string,
   msg: Pick<ValidatedSend, 'nexthop'>,
@@ -44,20 +52,23 @@ export function planJobs(
   const limit = Math.max(1, Math.floor(opts.defaultDestinationRecipientLimit) || 1);
   const groups = new Map<string, Recipient[]>();
   for (const r of msg.recipients) {
-    const hop = nexthopFor(r.address, msg, opts);
-    const list = groups.get(hop);
-    if (list === undefined) groups.set(hop, [r]);
+    const key = msg.nexthop ?? recipientDomain(r.address).toLowerCase();
+    const list = groups.get(key);
+    if (list === undefined) groups.set(key, [r]);
     else list.push(r);
   }
   const jobs: PlannedJob[] = [];
-  for (const [nexthop, recipients] of groups) {
+  for (const recipients of groups.values()) {
     for (let i = 0; i < recipients.length; i += limit) {
-      jobs.push({
+      const part = recipients.slice(i, i + limit);
+      const job: PlannedJob = {
         jobId: `${queueId}.${jobs.length + 1}`,
-        nexthop,
+        domain: recipientDomain(part[0]?.address ?? '').toLowerCase(),
         transport: msg.transport,
-        recipients: recipients.slice(i, i + limit),
-      });
+        recipients: part,
+      };
+      if (msg.nexthop !== undefined) job.nexthop = msg.nexthop;
+      jobs.push(job);
     }
   }
   return jobs;
@@ -75,7 +86,7 @@ export function jobDataFor(
     queueId,
     sender: msg.sender,
     recipients: job.recipients,
-    nexthop: job.nexthop,
+    domain: job.domain,
     transport: job.transport,
     arrivalTime,
     attempts: 0,
@@ -84,6 +95,7 @@ export function jobDataFor(
     smtputf8: msg.smtputf8,
     requireTls: msg.requireTls,
   };
+  if (job.nexthop !== undefined) data.nexthop = job.nexthop;
   if (msg.dsn !== undefined) data.dsn = msg.dsn;
   if (msg.isBounce) data.isBounce = true;
   return data;

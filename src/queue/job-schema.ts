@@ -8,6 +8,7 @@
  * Encodings: job data is BullMQ's JSON; the journal hash maps recipient address → JSON of
  * RecipientJournalEntry; the events stream holds encodeDeliveryEvent() field lists.
  */
+import { legacyRouteInput } from '../core/route.ts';
 import type { DsnNotify, Recipient } from '../core/types.ts';
 
 export interface DsnEnvelope {
@@ -45,7 +46,11 @@ export interface DeliveryJobData {
   queueId: string;
   sender: string;
   recipients: Recipient[];
-  nexthop: string;
+  /** Recipient domain, lower-case: the worker routes the job from it (core/route.ts). */
+  domain: string;
+  /** Only a next-hop the application asked for explicitly (or a best_mx_transport hand-off). */
+  nexthop?: string;
+  /** Transport of the explicit next-hop; 'smtp' when the worker routes. */
   transport: 'smtp' | 'lmtp';
   arrivalTime: number;
   attempts: number;
@@ -160,12 +165,13 @@ export function parseDeliveryJobData(x: unknown): DeliveryJobData {
   if (!Array.isArray(x.recipients) || x.recipients.length === 0) fail('recipients is empty or not a list');
   const transport = x.transport;
   if (transport !== 'smtp' && transport !== 'lmtp') fail('transport is not smtp or lmtp');
+  const recipients = x.recipients.map((r, i) => parseRecipient(r, `recipients[${i}]`));
   const data: DeliveryJobData = {
     v: 1,
     queueId: str(x, 'queueId'),
     sender: str(x, 'sender'),
-    recipients: x.recipients.map((r, i) => parseRecipient(r, `recipients[${i}]`)),
-    nexthop: str(x, 'nexthop'),
+    recipients,
+    domain: '',
     transport,
     arrivalTime: num(x, 'arrivalTime'),
     attempts: num(x, 'attempts'),
@@ -175,6 +181,19 @@ export function parseDeliveryJobData(x: unknown): DeliveryJobData {
     requireTls: bool(x, 'requireTls'),
   };
   if (data.queueId === '') fail('queueId is empty');
+  // --- route (issue 9): jobs queued before routing moved to the worker have no `domain` ---
+  if (x.domain === undefined) {
+    const first = recipients[0]?.address ?? '';
+    const legacy = legacyRouteInput(
+      { nexthop: str(x, 'nexthop'), transport },
+      first.slice(first.lastIndexOf('@') + 1),
+    );
+    data.domain = legacy.domain;
+    if (legacy.nexthop !== undefined) data.nexthop = legacy.nexthop;
+  } else {
+    data.domain = str(x, 'domain');
+    if (x.nexthop !== undefined) data.nexthop = str(x, 'nexthop');
+  }
   if (x.dsn !== undefined) data.dsn = parseDsnEnvelope(x.dsn);
   if (x.lastDeferral !== undefined) data.lastDeferral = parseLastDeferral(x.lastDeferral);
   if (x.delayWarned !== undefined) data.delayWarned = bool(x, 'delayWarned');

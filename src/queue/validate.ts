@@ -20,7 +20,7 @@ export interface SendInput {
   from: string;
   to: string[];
   message: Buffer | string;
-  /** Postfix next-hop (list allowed), e.g. "[127.0.0.1]:2525"; default: relayhost, else each domain. */
+  /** Postfix next-hop (list allowed), e.g. "[127.0.0.1]:2525"; default: the worker routes (transport map, relayhost, MX). */
   nexthop?: string;
   transport?: Protocol;
   dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: DsnNotify[]; orcpt?: string };
@@ -212,7 +212,6 @@ export function validateSendInput(input: SendInput, opts: ResolvedOptions): Vali
   };
   if (input.nexthop !== undefined) out.nexthop = checkNexthop(input.nexthop, transport, opts, 'nexthop');
   else if (transport === 'lmtp') throw new MailQueueInputError('nexthop', 'LMTP needs an explicit next-hop');
-  else if (opts.relayhost !== '') checkNexthop(opts.relayhost, 'smtp', opts, 'options.relayhost');
   if (dsn.envelope !== undefined) out.dsn = dsn.envelope;
   return out;
 }

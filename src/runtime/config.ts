@@ -35,10 +35,36 @@ const isPlainObject = (x: unknown): x is Record<string, unknown> =>
 const isStringArray = (x: unknown): x is string[] =>
   Array.isArray(x) && x.every((s) => typeof s === 'string');
 
+// --- route (issue 9): transportMaps and destinationOverrides entries (syntax of next-hops is
+// checked when the worker starts: core/route.ts checkRoutingOptions) ---
+function checkRouteMapValue(key: string, where: string, v: unknown): string | undefined {
+  if (key === 'transportMaps' && typeof v !== 'string')
+    return `${where} must be a "transport:nexthop" string`;
+  if (key !== 'destinationOverrides') return undefined;
+  if (!isPlainObject(v)) return `${where} must be { "concurrencyLimit"?: number, "rateDelay"?: time }`;
+  const unknown = Object.keys(v).find((a) => a !== 'concurrencyLimit' && a !== 'rateDelay');
+  if (unknown !== undefined) return `${where} has an unknown attribute "${unknown}"`;
+  const limit = v.concurrencyLimit;
+  if (limit !== undefined && !(Number.isInteger(limit) && (limit as number) >= 1))
+    return `${where}.concurrencyLimit must be an integer ≥ 1`;
+  if (v.rateDelay !== undefined) {
+    if (typeof v.rateDelay !== 'number' && typeof v.rateDelay !== 'string')
+      return `${where}.rateDelay must be a time value`;
+    try {
+      parseDurationMs(v.rateDelay, `${where}.rateDelay`);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return undefined;
+}
+
 /** Check map-valued options entry by entry; returns a problem text or undefined. */
 function checkMapValues(key: string, value: Record<string, unknown>): string | undefined {
   for (const [k, v] of Object.entries(value)) {
     const where = `${key}["${k}"]`;
+    const routeProblem = checkRouteMapValue(key, where, v);
+    if (routeProblem !== undefined) return routeProblem;
     if (key === 'knownTcpPorts' && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535)) {
       return `${where} must be a port number 1..65535`;
     }

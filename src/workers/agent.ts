@@ -4,14 +4,19 @@
  * Decides: which adapters run an attempt (node:dns resolver with the configured servers behind the
  * per-process DNS cache, the SMTP engine, the in-process session cache, the cluster tier: the
  * given NexthopStateStore or an in-memory one, the system clock and randomness, pino) and that
- * closing the agent closes every idle cached session and the cluster tier's store.
+ * closing the agent closes every idle cached session and the cluster tier's store. A request that
+ * carries `route` (queued mail) is routed here, at every attempt, from this worker's configuration
+ * (core/route.ts); a route that cannot be used defers every recipient with 4.3.5. With a
+ * destination lease store, the attempt runs under a pool-wide lease of its destination
+ * (destination-gate.ts).
  * Never: decides anything about delivery (src/core/attempt.ts does), retries or queues.
  */
 import { createLocalSessionCache } from '../cache/local-session-cache.ts';
 import { createMemoryNexthopState } from '../cache/memory-nexthop-state.ts';
 import { runAttempt } from '../core/attempt.ts';
 import type { ResolvedOptions } from '../core/options.ts';
-import type { Logger, NexthopStateStore } from '../core/ports.ts';
+import type { DestinationLeases, Logger, NexthopStateStore } from '../core/ports.ts';
+import { decideRoute, deferEveryRecipient, type Route, type RouteInput } from '../core/route.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsCache, type DnsCacheStats } from '../dns/dns-cache.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
@@ -19,21 +24,34 @@ import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
+import { runUnderLease } from './destination-gate.ts';
+
+/** An attempt request; with `route`, nexthop and protocol are decided by the worker. */
+export interface RoutedAttemptRequest extends AttemptRequest {
+  route?: RouteInput;
+}
+
+/** The result, with the route the worker chose (when it routed). */
+export interface RoutedAttemptResult extends AttemptResult {
+  route?: Route;
+}
 
 export interface DeliveryAgent {
-  deliver(req: AttemptRequest): Promise<AttemptResult>;
+  deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult>;
   close(): Promise<void>;
   /** DNS cache counters of this agent (queries sent, hits, coalesced lookups). */
   dnsStats(): DnsCacheStats;
 }
 
-export interface AgentDeps {
+export interface DeliveryAgentDeps {
   logger?: Logger;
   /** The cluster tier's store (wiring.ts passes the Redis one); default: one in this process. */
   nexthopState?: NexthopStateStore & { close(): Promise<void> };
+  /** Pool-wide destination leases (queued mail); absent for in-process delivery. */
+  leases?: DestinationLeases & { close?(): Promise<void> };
 }
 
-export function createDeliveryAgent(opts: ResolvedOptions, deps: AgentDeps = {}): DeliveryAgent {
+export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDeps = {}): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
   const dns = createDnsCache(
@@ -49,11 +67,31 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: AgentDeps = {})
   const connector = createSmtpConnector({ logger, clock });
   const cache = createLocalSessionCache();
   const random = systemRandom();
+  const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState };
   return {
-    deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger, nexthopState }, opts),
-    close: async () => {
+    async deliver(req) {
+      if (req.route === undefined) return runAttempt(req, attemptDeps, opts);
+      const decided = decideRoute(req.route, opts);
+      if (!decided.ok) {
+        logger.error(
+          { event: 'route-config-error', queueId: req.queueId, domain: req.route.domain },
+          `${req.queueId}: ${decided.error}`,
+        );
+        return deferEveryRecipient(req, '4.3.5', decided.error);
+      }
+      const { route } = decided;
+      const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
+      const run = () => runAttempt(routed, attemptDeps, opts);
+      const result =
+        deps.leases === undefined
+          ? await run()
+          : await runUnderLease({ leases: deps.leases, opts, clock, logger }, routed, run);
+      return { ...result, route };
+    },
+    async close() {
       await cache.close();
       await nexthopState.close();
+      await deps.leases?.close?.();
     },
     dnsStats: () => dns.stats(),
   };

@@ -205,7 +205,7 @@ export function expiredLogLine(queueId: string, sender: string): string {
  * recipients stay deferred with their 4.4.6 status, and `reason` says why).
  */
 export function handoffRoute(
-  data: Pick<DeliveryJobData, 'nexthop' | 'transport'>,
+  data: { nexthop: string; transport: DeliveryJobData['transport'] },
   handoff: AttemptResult['handoff'],
   deferred: readonly Recipient[],
 ): { route?: { transport: 'smtp' | 'lmtp'; nexthop: string }; reason?: string } {

@@ -19,10 +19,12 @@ import type { Redis } from 'ioredis';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import { backoffDelayMs } from '../core/retry-policy.ts';
-import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+import { domainAsNexthop } from '../core/route.ts';
 import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
+import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
+import { DestinationBusyError } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, readJournal } from './journal.ts';
 import { joinPass, leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
@@ -42,7 +44,7 @@ export interface ProcessorDeps {
   redis: Redis;
   keys: QueueKeys;
   opts: ResolvedOptions;
-  agent: { deliver(req: AttemptRequest): Promise<AttemptResult> };
+  agent: { deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult> };
   notifications: NotificationSender;
   clock: Clock;
   random: Random;
@@ -101,6 +103,7 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
       return await runJob(ctx);
     } catch (err) {
       if (err instanceof DelayedError || err instanceof UnrecoverableError) throw err;
+      if (err instanceof DestinationBusyError) return waitForLease(ctx, err);
       return delayAfterError(ctx, err);
     }
   };
@@ -174,6 +177,15 @@ async function closePass(
   });
 }
 
+/** No destination lease free: wait briefly; no attempt and no backoff step are counted. */
+async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<never> {
+  const now = ctx.deps.clock.now();
+  const delayMs = Math.ceil(err.retryInMs * (1 + ctx.deps.random.next()));
+  ctx.log.debug({ event: 'destination-busy', destination: err.destination, retryInMs: delayMs }, err.message);
+  await ctx.job.moveToDelayed(now + delayMs, ctx.token);
+  throw new DelayedError();
+}
+
 /** An unexpected error: keep the job, try again after a backoff. */
 async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
   const { deps, data } = ctx;
@@ -236,12 +248,18 @@ async function attemptAndRecord(
 ): Promise<Requeue | undefined> {
   const { deps, data } = ctx;
   const activeTime = deps.clock.now();
-  const req: AttemptRequest = {
+  const req: RoutedAttemptRequest = {
     queueId: data.queueId,
     sender: data.sender,
     recipients: pending,
-    nexthop: data.nexthop,
+    nexthop: data.nexthop ?? domainAsNexthop(data.domain),
     protocol: data.transport,
+    // The worker routes at every attempt (agent.ts, core/route.ts).
+    route: {
+      domain: data.domain,
+      transport: data.transport,
+      ...(data.nexthop !== undefined ? { nexthop: data.nexthop } : {}),
+    },
     message: stored.body,
     size: data.size,
     eightBit: data.eightBit,
@@ -282,7 +300,11 @@ async function attemptAndRecord(
     ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
   if (plan.deferred.length === 0) return undefined;
   const next = nextJobData(data, plan);
-  const handoff = handoffRoute(data, result.handoff, plan.deferred);
+  const used = {
+    nexthop: result.route?.nexthop ?? req.nexthop,
+    transport: result.route?.transport ?? data.transport,
+  };
+  const handoff = handoffRoute(used, result.handoff, plan.deferred);
   if (handoff.reason !== undefined) ctx.log.error({ event: 'handoff-refused' }, handoff.reason);
   if (handoff.route !== undefined) {
     next.transport = handoff.route.transport;

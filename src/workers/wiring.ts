@@ -1,25 +1,63 @@
 /**
  * The one composition root of a worker process: the real delivery agent (DNS, SMTP engine,
- * session cache) plugged into the BullMQ worker runtime.
+ * session cache, pool-wide destination leases in Redis) plugged into the BullMQ worker runtime.
  *
  * Decides: which adapters a production worker uses (the cluster tier in the worker's Redis, under
- * the queue's prefix). Never: reads the environment or argv.
+ * the queue's prefix); that a worker refuses to start with a malformed transport map or relayhost
+ * (RoutingConfigError naming the key and value). Never: reads the environment or argv.
  */
+import { Redis } from 'ioredis';
 import { createRedisNexthopState } from '../cache/redis-nexthop-state.ts';
 import { resolveOptions } from '../core/options.ts';
+import { checkRoutingOptions } from '../core/route.ts';
+import { createLeaseStore } from '../destinations/lease-store.ts';
 import { DEFAULT_PREFIX } from '../queue/keys.ts';
 import { createDeliveryAgent } from './agent.ts';
 import { createWorkerRuntime, type WorkerConfig, type WorkerRuntime } from './worker-runtime.ts';
 
 export type RealWorkerConfig = Omit<WorkerConfig, 'agent'>;
 
+/** A worker's routing configuration is unusable; the message names each bad key and value. */
+export class RoutingConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`bad routing configuration: ${problems.join('; ')}`);
+    this.name = 'RoutingConfigError';
+    this.problems = problems;
+  }
+}
+
 /** A worker runtime with the real delivery agent. */
 export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
+  const opts = resolveOptions(cfg.options ?? {});
+  // --- route (issue 9) ---
+  const problems = checkRoutingOptions(opts);
+  if (problems.length > 0) throw new RoutingConfigError(problems);
+  const leases = opts.destinationLeases ? leaseStore(cfg) : undefined;
+  // --- cluster ---
   const nexthopState = createRedisNexthopState({
     redisUrl: cfg.redisUrl,
     prefix: cfg.prefix ?? DEFAULT_PREFIX,
     logger: cfg.logger,
   });
-  const agent = createDeliveryAgent(resolveOptions(cfg.options ?? {}), { logger: cfg.logger, nexthopState });
+  const agent = createDeliveryAgent(opts, {
+    logger: cfg.logger,
+    nexthopState,
+    ...(leases !== undefined ? { leases } : {}),
+  });
   return createWorkerRuntime({ ...cfg, agent });
+}
+
+function leaseStore(cfg: RealWorkerConfig) {
+  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (err: Error) =>
+    cfg.logger.warn({ event: 'redis-error', err: err.message }, 'destination lease connection error'),
+  );
+  const store = createLeaseStore(redis, cfg.prefix ?? DEFAULT_PREFIX);
+  return {
+    ...store,
+    async close() {
+      redis.disconnect();
+    },
+  };
 }

@@ -4,13 +4,14 @@
  *
  * Decides: the drain: stop taking jobs, wait for active deliveries up to the drain timeout, then
  * force-close (abandoned jobs are recovered by another worker's stall check; their final
- * recipients are already in the journal). Exit codes: 0 after a drain, 78 unsafe Redis (EX_CONFIG),
+ * recipients are already in the journal). Exit codes: 0 after a drain, 78 unsafe Redis or bad routing options (EX_CONFIG),
  * 69 no Redis (EX_UNAVAILABLE).
  * Never: parses argv (src/cli/worker.ts does), delivers mail itself.
  */
 import { Redis } from 'ioredis';
-import type { DeliveryOptionsInput } from '../core/options.ts';
+import { type DeliveryOptionsInput, resolveOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
+import { checkRoutingOptions } from '../core/route.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import {
   type EmbeddedRedis,
@@ -20,7 +21,7 @@ import {
 } from './embedded-redis.ts';
 import { checkRedisSafety, unsafeRedisMessage } from './redis-safety.ts';
 import { sweepFailedJobs } from './stall-recovery.ts';
-import { createWorker } from './wiring.ts';
+import { createWorker, RoutingConfigError } from './wiring.ts';
 import type { WorkerRuntime } from './worker-runtime.ts';
 
 export interface WorkerMainArgs {
@@ -94,6 +95,12 @@ function waitForStop(signal: AbortSignal): Promise<void> {
 
 /** Run a worker until `stop` aborts; returns the exit code. */
 export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
+  // --- route (issue 9): a malformed transport map or relayhost is refused before anything starts ---
+  const routing = checkRoutingOptions(resolveOptions(a.options ?? {}));
+  if (routing.length > 0) {
+    a.stderr.write(`mxq worker: ${new RoutingConfigError(routing).message}\n`);
+    return 78;
+  }
   let embedded: EmbeddedRedis | undefined;
   let url = a.redisUrl;
   if (url === undefined) {

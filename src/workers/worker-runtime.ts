@@ -12,10 +12,10 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
-import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
+import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
 import { createDeliverProcessor, type DeliverJobResult } from './processor.ts';
 import { putBack } from './stall-recovery.ts';
 
@@ -36,7 +36,7 @@ export interface WorkerConfig {
   clock?: Clock;
   random?: Random;
   /** The delivery agent (wiring.ts passes the real one). */
-  agent: { deliver(req: AttemptRequest): Promise<AttemptResult>; close(): Promise<void> };
+  agent: { deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult>; close(): Promise<void> };
 }
 
 export interface WorkerRuntime {

@@ -56,7 +56,7 @@ describe('send()', () => {
     expect(await admin.get(keys.messageJobs(queueId))).toBe('2');
     expect(await admin.zrange(keys.messageIndex, 0, -1)).toEqual([queueId]);
     const jobs = await Promise.all(jobIds.map((id) => bull.getJob(id)));
-    expect(jobs.map((j) => [j?.data.nexthop, j?.data.recipients.map((r) => r.address)])).toEqual([
+    expect(jobs.map((j) => [j?.data.domain, j?.data.recipients.map((r) => r.address)])).toEqual([
       ['one.test', ['a@one.test', 'c@ONE.test']],
       ['two.test', ['b@two.test']],
     ]);

@@ -15,12 +15,13 @@ describe('planJobs', () => {
       msg(['a@B.test', 'c@a.test', 'd@b.TEST', 'e@[IPv6:::1]', 'f@[127.0.0.1]'], {}, o),
       o,
     );
-    expect(jobs.map((j) => [j.jobId, j.nexthop, j.recipients.map((r) => r.address)])).toEqual([
+    expect(jobs.map((j) => [j.jobId, j.domain, j.recipients.map((r) => r.address)])).toEqual([
       ['Q.1', 'b.test', ['a@B.test', 'd@b.TEST']],
       ['Q.2', 'a.test', ['c@a.test']],
-      ['Q.3', '[::1]', ['e@[IPv6:::1]']],
+      ['Q.3', '[ipv6:::1]', ['e@[IPv6:::1]']],
       ['Q.4', '[127.0.0.1]', ['f@[127.0.0.1]']],
     ]);
+    expect(jobs.every((j) => j.nexthop === undefined)).toBe(true);
   });
 
   it('splits a group by defaultDestinationRecipientLimit', () => {
@@ -37,13 +38,16 @@ describe('planJobs', () => {
     expect(planJobs('Q', msg(to, {}, o), o).map((j) => j.recipients.length)).toEqual([50, 50, 20]);
   });
 
-  it('sends everything to the given next-hop, else to relayhost', () => {
+  it("keeps an explicit next-hop; never routes by the sending side's relayhost", () => {
     const o = resolveOptions({});
     const given = planJobs('Q', msg(['a@x.test', 'b@y.test'], { nexthop: '[127.0.0.1]:2525' }, o), o);
     expect(given.map((j) => j.nexthop)).toEqual(['[127.0.0.1]:2525']);
     const relay = resolveOptions({ relayhost: '[relay.test]:587' });
     const viaRelay = planJobs('Q', msg(['a@x.test', 'b@y.test'], {}, relay), relay);
-    expect(viaRelay.map((j) => [j.nexthop, j.recipients.length])).toEqual([['[relay.test]:587', 2]]);
+    expect(viaRelay.map((j) => [j.domain, j.nexthop, j.recipients.length])).toEqual([
+      ['x.test', undefined, 1],
+      ['y.test', undefined, 1],
+    ]);
   });
 
   it('builds job data that parses back', () => {

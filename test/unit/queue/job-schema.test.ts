@@ -14,7 +14,8 @@ const good: DeliveryJobData = {
   queueId: 'Q',
   sender: '',
   recipients: [{ address: 'a@x.test', notify: ['NEVER'] }],
-  nexthop: 'x.test',
+  domain: 'x.test',
+  nexthop: '[relay.x.test]',
   transport: 'smtp',
   arrivalTime: 1,
   attempts: 2,
@@ -86,5 +87,18 @@ describe('queueKeys', () => {
     expect(queueKeys().bullPrefix).toBe('{mxq}');
     expect(hasHashTag('{mxq}')).toBe(true);
     expect(hasHashTag('mxq')).toBe(false);
+  });
+});
+
+describe('parseDeliveryJobData: jobs queued before routing moved to the worker', () => {
+  const old = { ...good, domain: undefined, lastDeferral: undefined };
+  it('a stored next-hop equal to the recipient domain becomes "the worker routes"', () => {
+    const d = parseDeliveryJobData({ ...old, nexthop: 'x.test' });
+    expect(d.domain).toBe('x.test');
+    expect(d.nexthop).toBeUndefined();
+  });
+  it('another stored next-hop stays explicit', () => {
+    const d = parseDeliveryJobData({ ...old, nexthop: '[relay.test]:587' });
+    expect([d.domain, d.nexthop]).toEqual(['x.test', '[relay.test]:587']);
   });
 });

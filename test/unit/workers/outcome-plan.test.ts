@@ -23,6 +23,7 @@ function data(recipients: string[], over: Partial<DeliveryJobData> = {}): Delive
     queueId: 'Q1',
     sender: 'alice@example.org',
     recipients: recipients.map((address) => ({ address })),
+    domain: 'example.com',
     nexthop: 'example.com',
     transport: 'smtp',
     arrivalTime: T0,

@@ -1,0 +1,96 @@
+/**
+ * The Lua scripts of the pool-wide destination leases: one round trip to acquire, one to renew,
+ * one to release (with the attempt's feedback). Atomic in Redis, so every process and host sees
+ * one window per destination.
+ *
+ * Keys (all under the queue's hash-tagged prefix): KEYS[1] = ZSET of leases (member = lease id,
+ * score = expiry ms), KEYS[2] = HASH of window state (window, failCohorts, suspendedUntil, status,
+ * reason, nextAt), KEYS[3] = ZSET index of destinations (score = last use ms).
+ * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are dropped
+ * before counting; a suspended destination refuses leases until its pause ends, then grants one
+ * probe at a time (no other lease while it runs); a success resets failCohorts, lifts a suspension
+ * (window back to the initial concurrency) or grows the window by the positive feedback up to the
+ * limit; a failure shrinks it by the negative feedback (minimum 1) and adds 1/window to
+ * failCohorts: at the cohort limit, or when a probe fails, the destination is suspended.
+ * Never: reads the clock (times come as arguments).
+ */
+
+/** ARGV: now, leaseId, ttlMs, limit, initial, rateDelayMs, busyWaitMs, stateTtlMs, dest */
+export const ACQUIRE_LUA = `
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt')
+local limit = tonumber(ARGV[4])
+local window = tonumber(st[1]) or tonumber(ARGV[5])
+local suspendedUntil = tonumber(st[2]) or 0
+local inUse = redis.call('ZCARD', KEYS[1])
+local probe = 0
+if suspendedUntil > 0 then
+  if now < suspendedUntil then
+    return {'suspended', tostring(suspendedUntil), st[3] or '4.3.0', st[4] or ''}
+  end
+  if inUse > 0 then return {'busy', ARGV[7]} end
+  probe = 1
+end
+local cap = math.min(limit, math.max(1, math.floor(window)))
+if inUse >= cap then return {'busy', ARGV[7]} end
+local nextAt = tonumber(st[5]) or 0
+if nextAt > now then return {'busy', tostring(nextAt - now)} end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+if st[1] == false then redis.call('HSET', KEYS[2], 'window', tostring(window)) end
+if tonumber(ARGV[6]) > 0 then redis.call('HSET', KEYS[2], 'nextAt', tostring(now + tonumber(ARGV[6]))) end
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
+redis.call('ZADD', KEYS[3], now, ARGV[9])
+return {'granted', tostring(probe)}
+`;
+
+/** ARGV: now, leaseId, ttlMs */
+export const RENEW_LUA = `
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+  return 1
+end
+return 0
+`;
+
+/**
+ * ARGV: now, leaseId, feedback (ok|fail|none), status, reason, limit, initial, positive, negative,
+ * cohortLimit, suspendMs, stateTtlMs
+ */
+export const RELEASE_LUA = `
+local now = tonumber(ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[2])
+local fb = ARGV[3]
+if fb == 'none' then return 0 end
+local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil')
+local limit = tonumber(ARGV[6])
+local initial = tonumber(ARGV[7])
+local window = tonumber(st[1]) or initial
+local cohorts = tonumber(st[2]) or 0
+local suspendedUntil = tonumber(st[3]) or 0
+if fb == 'ok' then
+  if suspendedUntil > 0 then
+    if now >= suspendedUntil then
+      window = initial
+      redis.call('HDEL', KEYS[2], 'suspendedUntil', 'status', 'reason', 'suspendedAt')
+    end
+  else
+    window = math.min(limit, window + tonumber(ARGV[8]))
+  end
+  cohorts = 0
+else
+  cohorts = cohorts + 1 / math.max(1, window)
+  window = math.max(1, window - tonumber(ARGV[9]))
+  if cohorts >= tonumber(ARGV[10]) or suspendedUntil > 0 then
+    redis.call('HSET', KEYS[2], 'suspendedUntil', tostring(now + tonumber(ARGV[11])),
+      'status', ARGV[4], 'reason', ARGV[5], 'suspendedAt', tostring(now))
+    window = initial
+    cohorts = 0
+  end
+end
+redis.call('HSET', KEYS[2], 'window', tostring(window), 'failCohorts', tostring(cohorts))
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12]))
+return 1
+`;

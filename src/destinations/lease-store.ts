@@ -1,0 +1,180 @@
+/**
+ * The Redis side of pool-wide destination leases (the DestinationLeases port) and the operator
+ * view of destinations (`mxq destinations`, `mxq suspend`, `mxq resume`).
+ *
+ * Decides: key names under the queue prefix (hash-tagged, so one Cluster slot), how long window
+ * state outlives its last use (7 days), and the shape of a destination's status. One round trip
+ * per acquire, renew and release (the scripts in lease-scripts.ts).
+ * Never: decides limits or feedback (core/destination.ts does), reads the clock.
+ */
+import type { Redis } from 'ioredis';
+import type { DestinationFeedback, DestinationLeases, DestinationParams, LeaseGrant } from '../core/ports.ts';
+import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from './lease-scripts.ts';
+
+export const STATE_TTL_MS = 7 * 86_400_000;
+
+export interface DestinationKeys {
+  leases(dest: string): string;
+  state(dest: string): string;
+  index: string;
+}
+
+export function destinationKeys(prefix: string): DestinationKeys {
+  return {
+    leases: (dest) => `${prefix}:dest:${dest}:leases`,
+    state: (dest) => `${prefix}:dest:${dest}:state`,
+    index: `${prefix}:dests`,
+  };
+}
+
+type Eval = (script: string, keys: string[], args: Array<string | number>) => Promise<unknown>;
+
+function evaluator(redis: Redis): Eval {
+  return (script, keys, args) => redis.eval(script, keys.length, ...keys, ...args.map(String));
+}
+
+function asStrings(x: unknown): string[] {
+  return Array.isArray(x) ? x.map((v) => String(v)) : [];
+}
+
+/** The DestinationLeases port over one Redis connection. */
+export function createLeaseStore(redis: Redis, prefix: string): DestinationLeases {
+  const k = destinationKeys(prefix);
+  const run = evaluator(redis);
+  const keysOf = (dest: string) => [k.leases(dest), k.state(dest), k.index];
+  return {
+    async acquire(dest, leaseId, p: DestinationParams, now): Promise<LeaseGrant> {
+      const r = asStrings(
+        await run(ACQUIRE_LUA, keysOf(dest), [
+          now,
+          leaseId,
+          p.leaseTtlMs,
+          p.concurrencyLimit,
+          p.initialConcurrency,
+          p.rateDelayMs,
+          p.busyWaitMs,
+          STATE_TTL_MS,
+          dest,
+        ]),
+      );
+      if (r[0] === 'granted') return { kind: 'granted', probe: r[1] === '1' };
+      if (r[0] === 'suspended')
+        return { kind: 'suspended', until: Number(r[1]), status: r[2] ?? '4.3.0', reason: r[3] ?? '' };
+      return { kind: 'busy', retryInMs: Math.max(1, Number(r[1]) || p.busyWaitMs) };
+    },
+    async renew(dest, leaseId, p, now) {
+      await run(RENEW_LUA, keysOf(dest), [now, leaseId, p.leaseTtlMs]);
+    },
+    async release(dest, leaseId, p, fb: DestinationFeedback, now) {
+      await run(RELEASE_LUA, keysOf(dest), [
+        now,
+        leaseId,
+        fb.kind,
+        fb.kind === 'fail' ? fb.status : '',
+        fb.kind === 'fail' ? fb.reason : '',
+        p.concurrencyLimit,
+        p.initialConcurrency,
+        p.positiveFeedback,
+        p.negativeFeedback,
+        p.failedCohortLimit,
+        p.suspendMs,
+        STATE_TTL_MS,
+      ]);
+    },
+  };
+}
+
+export interface DestinationStatus {
+  destination: string;
+  leasesInUse: number;
+  window: number;
+  failCohorts: number;
+  suspendedUntil?: number;
+  status?: string;
+  reason?: string;
+  lastUsedAt: number;
+}
+
+/** Every destination used in the last 7 days, most recently used first. */
+export async function listDestinations(
+  redis: Redis,
+  prefix: string,
+  now: number,
+): Promise<DestinationStatus[]> {
+  const k = destinationKeys(prefix);
+  await redis.zremrangebyscore(k.index, '-inf', now - STATE_TTL_MS);
+  const entries = await redis.zrevrange(k.index, 0, -1, 'WITHSCORES');
+  const out: DestinationStatus[] = [];
+  for (let i = 0; i + 1 < entries.length; i += 2) {
+    const dest = entries[i] ?? '';
+    out.push({ ...(await destinationStatus(redis, prefix, dest, now)), lastUsedAt: Number(entries[i + 1]) });
+  }
+  return out;
+}
+
+/** One destination's leases in use and window state. */
+export async function destinationStatus(
+  redis: Redis,
+  prefix: string,
+  dest: string,
+  now: number,
+): Promise<DestinationStatus> {
+  const k = destinationKeys(prefix);
+  const [inUse, st] = await Promise.all([
+    redis.zcount(k.leases(dest), `(${now}`, '+inf'),
+    redis.hmget(k.state(dest), 'window', 'failCohorts', 'suspendedUntil', 'status', 'reason'),
+  ]);
+  const s: DestinationStatus = {
+    destination: dest,
+    leasesInUse: inUse,
+    window: Number(st[0] ?? 0),
+    failCohorts: Number(st[1] ?? 0),
+    lastUsedAt: 0,
+  };
+  const until = Number(st[2] ?? 0);
+  if (until > now) {
+    s.suspendedUntil = until;
+    if (st[3] !== null && st[3] !== undefined) s.status = st[3];
+    if (st[4] !== null && st[4] !== undefined) s.reason = st[4];
+  }
+  return s;
+}
+
+/** Operator suspension: the destination refuses leases until `until` (then one probe goes first). */
+export async function suspendDestination(
+  redis: Redis,
+  prefix: string,
+  dest: string,
+  p: { until: number; reason: string; now: number },
+): Promise<void> {
+  const k = destinationKeys(prefix);
+  await redis
+    .multi()
+    .hset(
+      k.state(dest),
+      'suspendedUntil',
+      String(p.until),
+      'status',
+      '4.3.0',
+      'reason',
+      p.reason,
+      'suspendedAt',
+      String(p.now),
+    )
+    .pexpire(k.state(dest), Math.max(STATE_TTL_MS, p.until - p.now))
+    .zadd(k.index, p.now, dest)
+    .exec();
+}
+
+/** Operator resume: lift a suspension now (the window restarts at the initial concurrency). */
+export async function resumeDestination(
+  redis: Redis,
+  prefix: string,
+  dest: string,
+  initial: number,
+): Promise<boolean> {
+  const k = destinationKeys(prefix);
+  const removed = await redis.hdel(k.state(dest), 'suspendedUntil', 'status', 'reason', 'suspendedAt');
+  await redis.hset(k.state(dest), 'window', String(initial), 'failCohorts', '0');
+  return removed > 0;
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs one routed attempt under a pool-wide lease of its destination (Postfix qmgr's per-
+ * destination concurrency, §8.3), and the short wait of a job that found no free lease.
+ *
+ * Decides: the order acquire → attempt → release-with-feedback; renewal of the lease every third
+ * of its TTL while the attempt runs (a dead process's lease expires by itself); that a suspended
+ * destination defers every recipient without connecting, with Postfix's wording; that a busy
+ * destination throws DestinationBusyError (the processor delays the job without counting an
+ * attempt or a backoff step). A lease is held for the whole attempt (one delivery agent, one
+ * connection at a time) and returned when the attempt ends; idle cached sessions hold no lease,
+ * as Postfix's scache sessions are outside qmgr's concurrency count. Redis trouble while
+ * releasing is logged: the lease then expires after its TTL.
+ * Never: decides limits or feedback (core/destination.ts), retries.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  attemptFeedback,
+  destinationKey,
+  destinationParams,
+  softStatus,
+  suspendedText,
+} from '../core/destination.ts';
+import type { ResolvedOptions } from '../core/options.ts';
+import type { Clock, DestinationFeedback, DestinationLeases, Logger } from '../core/ports.ts';
+import { deferEveryRecipient } from '../core/route.ts';
+import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+
+/** No lease free for this destination now: ask again after `retryInMs`. */
+export class DestinationBusyError extends Error {
+  readonly destination: string;
+  readonly retryInMs: number;
+  constructor(destination: string, retryInMs: number) {
+    super(`destination ${destination}: concurrency limit reached`);
+    this.name = 'DestinationBusyError';
+    this.destination = destination;
+    this.retryInMs = retryInMs;
+  }
+}
+
+export interface GateDeps {
+  leases: DestinationLeases;
+  opts: ResolvedOptions;
+  clock: Clock;
+  logger: Logger;
+}
+
+export async function runUnderLease(
+  deps: GateDeps,
+  req: AttemptRequest,
+  run: () => Promise<AttemptResult>,
+): Promise<AttemptResult> {
+  const { leases, clock, logger } = deps;
+  const dest = destinationKey(req);
+  const params = destinationParams(dest, deps.opts);
+  const leaseId = randomUUID();
+  const grant = await leases.acquire(dest, leaseId, params, clock.now());
+  if (grant.kind === 'busy') throw new DestinationBusyError(dest, grant.retryInMs);
+  if (grant.kind === 'suspended') {
+    logger.info(
+      { event: 'destination-suspended', queueId: req.queueId, destination: dest, until: grant.until },
+      suspendedText(grant.reason),
+    );
+    return deferEveryRecipient(req, softStatus(grant.status), suspendedText(grant.reason));
+  }
+  if (grant.probe)
+    logger.info(
+      { event: 'destination-probe', queueId: req.queueId, destination: dest },
+      `${dest}: probe after suspension`,
+    );
+  const renew = setInterval(
+    () => {
+      leases.renew(dest, leaseId, params, clock.now()).catch((err: unknown) => {
+        logger.warn(
+          { event: 'lease-renew-failed', destination: dest, err: String(err) },
+          'could not renew a destination lease',
+        );
+      });
+    },
+    Math.max(100, Math.floor(params.leaseTtlMs / 3)),
+  );
+  renew.unref();
+  let feedback: DestinationFeedback = { kind: 'none' };
+  try {
+    const result = await run();
+    feedback = attemptFeedback(result);
+    return result;
+  } finally {
+    clearInterval(renew);
+    try {
+      await leases.release(dest, leaseId, params, feedback, clock.now());
+    } catch (err) {
+      logger.warn(
+        { event: 'lease-release-failed', destination: dest, err: String(err) },
+        'could not return a destination lease; it expires by itself',
+      );
+    }
+  }
+}

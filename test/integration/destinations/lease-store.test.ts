@@ -1,0 +1,153 @@
+/**
+ * The Redis lease scripts against a real redis-server: pool-wide limit, slow start, shrink on a
+ * failed cohort, suspension with one probe after the pause, rate delay, lease expiry (a dead
+ * holder), operator suspend/resume. Times are arguments, so nothing here waits on the clock.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destinationParams } from '../../../src/core/destination.ts';
+import { resolveOptions } from '../../../src/core/options.ts';
+import type { DestinationLeases } from '../../../src/core/ports.ts';
+import {
+  createLeaseStore,
+  destinationStatus,
+  listDestinations,
+  resumeDestination,
+  suspendDestination,
+} from '../../../src/destinations/lease-store.ts';
+import { type RedisHandle, startRedis } from '../../support/redis.ts';
+
+let server: RedisHandle;
+let redis: Redis;
+let store: DestinationLeases;
+const prefix = '{leasetest}';
+const T0 = 1_800_000_000_000;
+const opts = resolveOptions({
+  defaultDestinationConcurrencyLimit: 4,
+  initialDestinationConcurrency: 2,
+  minimalBackoffTime: '60s',
+  destinationLeaseTtl: '30s',
+});
+const p = destinationParams('smtp:a.test', opts);
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+  store = createLeaseStore(redis, prefix);
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+const kinds = async (dest: string, ids: string[], now: number) => {
+  const out: string[] = [];
+  for (const id of ids) out.push((await store.acquire(dest, id, p, now)).kind);
+  return out;
+};
+
+describe('destination leases in Redis', () => {
+  it('starts at the initial concurrency, grows by one per success up to the limit', async () => {
+    const d = 'smtp:grow.test';
+    expect(await kinds(d, ['a', 'b', 'c'], T0)).toEqual(['granted', 'granted', 'busy']);
+    await store.release(d, 'a', p, { kind: 'ok' }, T0);
+    expect((await destinationStatus(redis, prefix, d, T0)).window).toBe(3);
+    expect(await kinds(d, ['c', 'd', 'e'], T0)).toEqual(['granted', 'granted', 'busy']);
+    for (const id of ['b', 'c', 'd']) await store.release(d, id, p, { kind: 'ok' }, T0);
+    expect((await destinationStatus(redis, prefix, d, T0)).window).toBe(4);
+    expect(await kinds(d, ['1', '2', '3', '4', '5'], T0)).toEqual([
+      'granted',
+      'granted',
+      'granted',
+      'granted',
+      'busy',
+    ]);
+  });
+
+  it('shrinks on failures and suspends at the cohort limit; one probe after the pause lifts it', async () => {
+    const d = 'smtp:dead.test';
+    const fail = {
+      kind: 'fail' as const,
+      status: '4.4.1',
+      reason: 'connect to mx[1.2.3.4]:25: Connection refused',
+    };
+    expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
+    await store.release(d, 'a', p, fail, T0);
+    const after1 = await destinationStatus(redis, prefix, d, T0);
+    expect([after1.window, after1.failCohorts, after1.suspendedUntil]).toEqual([1, 0.5, undefined]);
+    await store.release(d, 'b', p, fail, T0 + 1);
+    const dead = await destinationStatus(redis, prefix, d, T0 + 1);
+    expect(dead.suspendedUntil).toBe(T0 + 1 + 60_000);
+    expect(dead.reason).toBe(fail.reason);
+    expect(await store.acquire(d, 'c', p, T0 + 2)).toEqual({
+      kind: 'suspended',
+      until: T0 + 1 + 60_000,
+      status: '4.4.1',
+      reason: fail.reason,
+    });
+    const later = T0 + 61_001;
+    expect(await store.acquire(d, 'probe', p, later)).toEqual({ kind: 'granted', probe: true });
+    expect((await store.acquire(d, 'other', p, later)).kind).toBe('busy');
+    await store.release(d, 'probe', p, { kind: 'ok' }, later + 5);
+    const alive = await destinationStatus(redis, prefix, d, later + 5);
+    expect([alive.suspendedUntil, alive.window]).toEqual([undefined, 2]);
+    expect(await kinds(d, ['x', 'y'], later + 6)).toEqual(['granted', 'granted']);
+  });
+
+  it('a failed probe suspends again', async () => {
+    const d = 'smtp:still-dead.test';
+    const fail = { kind: 'fail' as const, status: '4.4.2', reason: 'lost connection' };
+    await suspendDestination(redis, prefix, d, { until: T0 + 10, reason: 'by operator', now: T0 });
+    expect((await store.acquire(d, 'p', p, T0 + 11)).kind).toBe('granted');
+    await store.release(d, 'p', p, fail, T0 + 12);
+    expect((await destinationStatus(redis, prefix, d, T0 + 13)).suspendedUntil).toBe(T0 + 12 + 60_000);
+  });
+
+  it('4xx-only attempts (no hop status) are successes; "none" feedback changes nothing', async () => {
+    const d = 'smtp:greylist.test';
+    await kinds(d, ['a', 'b'], T0);
+    await store.release(d, 'a', p, { kind: 'none' }, T0);
+    expect((await destinationStatus(redis, prefix, d, T0)).window).toBe(2);
+    await store.release(d, 'b', p, { kind: 'ok' }, T0);
+    expect((await destinationStatus(redis, prefix, d, T0)).window).toBe(3);
+  });
+
+  it('a lease of a dead holder expires after its TTL; a renewed one does not', async () => {
+    const d = 'smtp:ttl.test';
+    expect(await kinds(d, ['dead', 'alive'], T0)).toEqual(['granted', 'granted']);
+    expect((await store.acquire(d, 'x', p, T0 + 20_000)).kind).toBe('busy');
+    await store.renew(d, 'alive', p, T0 + 20_000);
+    expect((await destinationStatus(redis, prefix, d, T0 + 30_001)).leasesInUse).toBe(1);
+    expect(await kinds(d, ['x', 'y'], T0 + 30_001)).toEqual(['granted', 'busy']);
+  });
+
+  it('a rate delay spaces deliveries pool-wide', async () => {
+    const d = 'smtp:slow.test';
+    const rated = destinationParams(
+      d,
+      resolveOptions({ destinationOverrides: { 'slow.test': { rateDelay: '2s' } } }),
+    );
+    expect(rated.rateDelayMs).toBe(2000);
+    expect((await store.acquire(d, 'a', rated, T0)).kind).toBe('granted');
+    await store.release(d, 'a', rated, { kind: 'ok' }, T0 + 100);
+    expect(await store.acquire(d, 'b', rated, T0 + 500)).toEqual({ kind: 'busy', retryInMs: 1500 });
+    expect((await store.acquire(d, 'b', rated, T0 + 2000)).kind).toBe('granted');
+  });
+
+  it('operators list, suspend and resume destinations', async () => {
+    const d = 'smtp:ops.test';
+    await suspendDestination(redis, prefix, d, {
+      until: T0 + 3_600_000,
+      reason: 'suspended by operator',
+      now: T0,
+    });
+    expect((await store.acquire(d, 'a', p, T0 + 1)).kind).toBe('suspended');
+    const listed = await listDestinations(redis, prefix, T0 + 1);
+    expect(listed.find((s) => s.destination === d)).toMatchObject({
+      reason: 'suspended by operator',
+      suspendedUntil: T0 + 3_600_000,
+    });
+    expect(await resumeDestination(redis, prefix, d, 2)).toBe(true);
+    expect((await store.acquire(d, 'a', p, T0 + 2)).kind).toBe('granted');
+  });
+});
