@@ -6,7 +6,7 @@
  * the agent closes every idle cached session.
  * Never: decides anything about delivery (src/core/attempt.ts does), retries or queues.
  */
-import { createLocalSessionCache } from '../cache/local-session-cache.ts';
+import { createLocalSessionCache, type LocalSessionCache } from '../cache/local-session-cache.ts';
 import { runAttempt } from '../core/attempt.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
@@ -22,7 +22,10 @@ export interface DeliveryAgent {
   close(): Promise<void>;
 }
 
-export function createDeliveryAgent(opts: ResolvedOptions, deps: { logger?: Logger } = {}): DeliveryAgent {
+export function createDeliveryAgent(
+  opts: ResolvedOptions,
+  deps: { logger?: Logger; sessionCache?: LocalSessionCache } = {},
+): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
   const dns = createDnsResolver({
@@ -31,7 +34,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: { logger?: Logg
     tries: opts.dnsTries,
   });
   const connector = createSmtpConnector({ logger, clock });
-  const cache = createLocalSessionCache();
+  const cache = deps.sessionCache ?? createLocalSessionCache();
   const random = systemRandom();
   return {
     deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger }, opts),

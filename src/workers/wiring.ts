@@ -4,14 +4,22 @@
  *
  * Decides: which adapters a production worker uses. Never: reads the environment or argv.
  */
+import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { resolveOptions } from '../core/options.ts';
 import { createDeliveryAgent } from './agent.ts';
 import { createWorkerRuntime, type WorkerConfig, type WorkerRuntime } from './worker-runtime.ts';
 
-export type RealWorkerConfig = Omit<WorkerConfig, 'agent'>;
+export type RealWorkerConfig = Omit<WorkerConfig, 'agent'> & {
+  /** The session cache (default: this process's own; `mxq pool` children pass a tiered one). */
+  sessionCache?: LocalSessionCache;
+};
 
 /** A worker runtime with the real delivery agent. */
 export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
-  const agent = createDeliveryAgent(resolveOptions(cfg.options ?? {}), { logger: cfg.logger });
-  return createWorkerRuntime({ ...cfg, agent });
+  const { sessionCache, ...rest } = cfg;
+  const agent = createDeliveryAgent(resolveOptions(cfg.options ?? {}), {
+    logger: cfg.logger,
+    ...(sessionCache !== undefined ? { sessionCache } : {}),
+  });
+  return createWorkerRuntime({ ...rest, agent });
 }

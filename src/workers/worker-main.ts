@@ -9,6 +9,7 @@
  * Never: parses argv (src/cli/worker.ts does), delivers mail itself.
  */
 import { Redis } from 'ioredis';
+import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
@@ -38,6 +39,9 @@ export interface WorkerMainArgs {
   stderr: NodeJS.WritableStream;
   /** Aborting it stops the worker like SIGTERM (tests; the CLI wires signals to it). */
   stop: AbortSignal;
+  /** `mxq pool` children: a tiered session cache, and a look at the runtime before it starts. */
+  sessionCache?: LocalSessionCache;
+  onRuntime?: (runtime: WorkerRuntime) => void;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -125,7 +129,9 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
       ...(a.options !== undefined ? { options: a.options } : {}),
       ...(a.lockDurationMs !== undefined ? { lockDurationMs: a.lockDurationMs } : {}),
       ...(a.stalledIntervalMs !== undefined ? { stalledIntervalMs: a.stalledIntervalMs } : {}),
+      ...(a.sessionCache !== undefined ? { sessionCache: a.sessionCache } : {}),
     });
+    a.onRuntime?.(runtime);
     const putBack = await sweepFailedJobs(runtime.queue, a.logger);
     runtime.start();
     a.logger.info(
