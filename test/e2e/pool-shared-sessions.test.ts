@@ -2,7 +2,8 @@
  * Scenario: `mxq pool -n 4` shares idle plaintext sessions between its worker processes through
  * the supervisor's host cache (socket handles over IPC): messages sent one after another to one
  * destination ride on one TCP connection although different processes deliver them; sessions
- * never cross a TLS policy boundary; an idle session expires after smtpConnectionCacheTimeLimit.
+ * never cross a TLS policy boundary; LMTP sessions over a unix socket are shared the same way; an
+ * idle session expires after smtpConnectionCacheTimeLimit.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { createMailQueue, type MailQueue } from '../../src/queue/mail-queue.ts';
 import { startDnsServer } from '../support/dns-server.ts';
 import { allocateLoopbackBlock } from '../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
-import { type SmtpPeer, startSmtpPeer } from '../support/smtp-peer.ts';
+import { type SmtpPeer, startSmtpPeer, tempSocketPath } from '../support/smtp-peer.ts';
 import { writeConfig } from './helpers.ts';
 import { type PoolProcess, poolReady, poolStatus, spawnPool, stopPool } from './pool-helpers.ts';
 
@@ -20,6 +21,8 @@ let server: RedisHandle;
 let redis: Redis;
 let dns: Awaited<ReturnType<typeof startDnsServer>>;
 let peer: SmtpPeer;
+let lmtp: SmtpPeer;
+let lmtpPath = '';
 let mq: MailQueue;
 let pool: PoolProcess;
 
@@ -27,6 +30,8 @@ beforeAll(async () => {
   server = await startRedis();
   redis = new Redis(server.url);
   peer = await startSmtpPeer({ host: block.addr(1), script: { ehloName: 'mx.pool.test' } });
+  lmtpPath = await tempSocketPath('lmtp.sock');
+  lmtp = await startSmtpPeer({ lmtp: true, socketPath: lmtpPath });
   const zone: Record<string, { MX?: Array<[number, string]>; A?: string[] }> = {
     'mx.pool.test': { A: [block.addr(1)] },
   };
@@ -50,6 +55,7 @@ afterAll(async () => {
   await mq?.close();
   redis?.disconnect();
   await peer?.stop();
+  await lmtp?.stop();
   await dns?.stop();
   await server?.stop();
   block.release();
@@ -95,6 +101,23 @@ it('never reuses a session across a TLS policy: none and may to the same server 
   const again = peer.connections;
   await sendAndWait('c@one.test');
   expect(peer.connections).toBe(again);
+}, 60_000);
+
+it('LMTP sessions over a unix socket are shared between processes too', async () => {
+  const before = lmtp.connections;
+  for (let i = 0; i < 6; i++) {
+    const { queueId } = await mq.send({
+      from: 'app@src.test',
+      to: [`l${i}@local.test`],
+      transport: 'lmtp',
+      nexthop: `unix:${lmtpPath}`,
+      message: 'Subject: lmtp\r\n\r\nx\r\n',
+    });
+    const outcome = await mq.waitForOutcome(queueId, { timeoutMs: 30_000 });
+    expect(outcome.map((o) => o.status)).toEqual(['sent']);
+  }
+  expect(lmtp.connections - before).toBe(1);
+  expect(lmtp.messages).toHaveLength(6);
 }, 60_000);
 
 it('an idle session expires after smtpConnectionCacheTimeLimit (2 s) in the host cache', async () => {
