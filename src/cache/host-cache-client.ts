@@ -73,7 +73,7 @@ export function createHostCacheClient(p: {
       });
     },
     onMessage(msg, handle) {
-      if (!isSupervisorMsg(msg) || msg.t === 'status-query') return false;
+      if (!isSupervisorMsg(msg) || (msg.t !== 'cache-hit' && msg.t !== 'cache-miss')) return false;
       const waiter = pending.get(msg.reqId);
       if (msg.t === 'cache-miss') {
         waiter?.(undefined);

@@ -3,7 +3,7 @@
  * cores) that share their idle sessions through the host session cache and whose jobs come back
  * at once when one dies.
  *
- * Decides: argument syntax; where Redis comes from (--redis, else REDIS_URL, else the embedded
+ * Decides: argument syntax; --sharing (shared: host session cache + TLS owner; local: per-process); where Redis comes from (--redis, else REDIS_URL, else the embedded
  * redis-server, started once here and shared by the children); the children's command line
  * (`mxq worker --pool-child` with the same options). SIGTERM/SIGINT drain the pool; SIGUSR2 logs
  * every child's state, held jobs and cache counters (event pool-status).
@@ -28,9 +28,11 @@ import {
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../workers/worker-main.ts';
 
 const USAGE =
-  'usage: mxq pool [-n N] [--concurrency C] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
+  'usage: mxq pool [-n N] [--sharing shared|local] [--concurrency C] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
   '                [--drain-timeout S] [--lock-duration S] [--stalled-interval S]\n' +
-  '  -n N   worker processes (default: the number of cores); the other options go to each worker\n';
+  '  -n N        worker processes (default: the number of cores); the other options go to each worker\n' +
+  '  --sharing   shared (default): idle sessions and TLS in the pool, any process takes any session;\n' +
+  '              local: each process keeps its own sessions and its own TLS\n';
 
 const PASSED = ['concurrency', 'config', 'drain-timeout', 'lock-duration', 'stalled-interval'] as const;
 
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       options: {
         processes: { type: 'string', short: 'n' },
+        sharing: { type: 'string' },
         concurrency: { type: 'string' },
         redis: { type: 'string' },
         prefix: { type: 'string' },
@@ -85,7 +88,10 @@ export async function run(argv: string[]): Promise<number> {
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   let processes: number;
   let drainS: number;
+  const sharing = str('sharing') ?? 'shared';
   try {
+    if (sharing !== 'shared' && sharing !== 'local')
+      throw new RangeError(`--sharing: not shared or local: ${sharing}`);
     processes = Math.floor(positive('processes', str('processes')) ?? availableParallelism());
     drainS = positive('drain-timeout', str('drain-timeout')) ?? DEFAULT_DRAIN_TIMEOUT_MS / 1000;
     for (const k of PASSED) if (k !== 'config') positive(k, str(k));
@@ -103,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`mxq pool: ${err.message}\n`);
     return 69;
   }
-  const childArgs = ['worker', '--pool-child', '--redis', redis.url, '--prefix', prefix];
+  const childArgs = ['worker', '--redis', redis.url, '--prefix', prefix];
   for (const k of PASSED) {
     const v = str(k);
     if (v !== undefined) childArgs.push(`--${k}`, k === 'config' ? resolve(v) : v);
@@ -122,6 +128,7 @@ export async function run(argv: string[]): Promise<number> {
     queue,
     logger,
     drainTimeoutMs: drainS * 1000,
+    shared: sharing === 'shared',
   });
   const onStop = () =>
     void supervisor

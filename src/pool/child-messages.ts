@@ -1,17 +1,20 @@
 /**
  * What the supervisor does with each message from a child: held-job bookkeeping, the host
- * session cache (store a handed-over socket, answer a take with the socket or a miss), readiness
- * and status replies.
+ * session cache (store a handed-over socket, answer a take with the socket or a miss), TLS
+ * handshakes for the TLS owner, readiness and status replies.
  *
  * Decides: that a cache-put without a socket handle is ignored. Never: forks, restarts or recovers jobs (supervisor.ts).
  */
 import type { Socket } from 'node:net';
 import type { HostSessionCache } from './host-session-cache.ts';
 import { isChildMsg, type SupervisorMsg } from './ipc.ts';
+import type { TlsOwner } from './tls-owner.ts';
 
 export interface ChildContext {
   slot: { held: Map<string, string> };
   cache: HostSessionCache;
+  /** The TLS owner; undefined when the pool does not share sessions (then tls-start fails). */
+  tls: TlsOwner | undefined;
   /** Send to the child; a handle that cannot travel (the child died) is destroyed. */
   send(msg: SupervisorMsg, handle?: Socket): void;
   onReady(): void;
@@ -43,6 +46,15 @@ export function routeChildMessage(msg: unknown, handle: unknown, ctx: ChildConte
       ctx.send({ t: 'cache-hit', reqId: msg.reqId, state: hit.state, labels: hit.labels }, hit.socket);
       return;
     }
+    case 'tls-start':
+      if (!isSocket(handle)) return;
+      if (ctx.tls === undefined) {
+        handle.destroy();
+        ctx.send({ t: 'tls-done', reqId: msg.reqId, ok: false });
+        return;
+      }
+      ctx.tls.handle(msg, handle, (reply, link) => ctx.send(reply, link));
+      return;
     case 'ready':
       ctx.onReady();
       return;

@@ -9,14 +9,46 @@
  *   job-start {jobId, token} / job-end {jobId}   what the child holds (fast recovery)
  *   cache-put {labels, state, ttlMs} + socket    an idle session for the host tier
  *   cache-take {reqId, label}                    ask the host tier for a session
+ *   tls-start {reqId, settings, host, timeoutMs} + raw socket   TLS handshake by the TLS owner
  *   ready {pid}                                  the worker runtime exists and starts taking jobs
  *   status {reqId, ...}                          answer to status-query
  * supervisor → child:
  *   cache-hit {reqId, state, labels} + socket    the session asked for
  *   cache-miss {reqId}                           none under that label
+ *   tls-done {reqId, ok, facts | timeout} + link socket         the plaintext link to the TLS
+ *                                                                 session the owner holds
  *   status-query {reqId}
  */
-import type { SessionState } from '../core/ports.ts';
+import type { SessionState, TlsSettings } from '../core/ports.ts';
+
+/** TlsSettings as they travel: no callbacks, the ticket in base64. */
+export type WireTlsSettings = Omit<TlsSettings, 'sessionTicket' | 'onSessionTicket'> & {
+  sessionTicket?: string;
+};
+
+/** What tls-upgrade.ts judged (TlsFacts). */
+export interface WireTlsFacts {
+  protocol?: string;
+  cipher?: string;
+  resumed: boolean;
+  trusted: boolean;
+  matched: boolean;
+}
+
+export interface TlsStartMsg {
+  t: 'tls-start';
+  reqId: number;
+  settings: WireTlsSettings;
+  host: string;
+  timeoutMs: number;
+}
+export interface TlsDoneMsg {
+  t: 'tls-done';
+  reqId: number;
+  ok: boolean;
+  timeout?: boolean;
+  facts?: WireTlsFacts;
+}
 
 export interface JobStartMsg {
   t: 'job-start';
@@ -48,7 +80,14 @@ export interface ReadyMsg {
   t: 'ready';
   pid: number;
 }
-export type ChildMsg = JobStartMsg | JobEndMsg | CachePutMsg | CacheTakeMsg | ChildStatusMsg | ReadyMsg;
+export type ChildMsg =
+  | JobStartMsg
+  | JobEndMsg
+  | CachePutMsg
+  | CacheTakeMsg
+  | ChildStatusMsg
+  | ReadyMsg
+  | TlsStartMsg;
 
 export interface CacheHitMsg {
   t: 'cache-hit';
@@ -64,10 +103,18 @@ export interface StatusQueryMsg {
   t: 'status-query';
   reqId: number;
 }
-export type SupervisorMsg = CacheHitMsg | CacheMissMsg | StatusQueryMsg;
+export type SupervisorMsg = CacheHitMsg | CacheMissMsg | StatusQueryMsg | TlsDoneMsg;
 
-const CHILD_TYPES = new Set(['job-start', 'job-end', 'cache-put', 'cache-take', 'status', 'ready']);
-const SUPERVISOR_TYPES = new Set(['cache-hit', 'cache-miss', 'status-query']);
+const CHILD_TYPES = new Set([
+  'job-start',
+  'job-end',
+  'cache-put',
+  'cache-take',
+  'status',
+  'ready',
+  'tls-start',
+]);
+const SUPERVISOR_TYPES = new Set(['cache-hit', 'cache-miss', 'status-query', 'tls-done']);
 
 function typeOf(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return undefined;

@@ -1,6 +1,7 @@
 /**
- * The composition of a worker process forked by `mxq pool` (`mxq worker --pool-child`): the
- * ordinary worker, plus the IPC side: a tiered session cache whose host tier is the supervisor's,
+ * The composition of a worker process forked by `mxq pool` (`mxq worker --pool-child shared|local`):
+ * the ordinary worker, plus the IPC side: with `shared`, a tiered session cache whose host tier is
+ * the supervisor's and TLS handshakes in the supervisor's TLS owner (tlsproxy); always
  * reports of which jobs this process holds (for fast recovery when it dies), answers to status
  * queries, and a drain when the supervisor goes away.
  *
@@ -12,6 +13,7 @@ import type { Socket } from 'node:net';
 import { createHostCacheClient, type IpcChannel } from '../cache/host-cache-client.ts';
 import { createLocalSessionCache } from '../cache/local-session-cache.ts';
 import { createTieredSessionCache } from '../cache/tiered-session-cache.ts';
+import { createTlsProxyClient } from '../cache/tls-proxy-client.ts';
 import type { Logger } from '../core/ports.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { resumeSession } from '../smtp/session.ts';
@@ -32,6 +34,12 @@ export function parentChannel(proc: NodeJS.Process): IpcChannel | undefined {
       return true;
     },
   };
+}
+
+function prefixed(prefix: string, c: Record<string, number> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c ?? {})) out[`${prefix}${k[0]?.toUpperCase() ?? ''}${k.slice(1)}`] = v;
+  return out;
 }
 
 /** Report held jobs from a runtime's BullMQ events. */
@@ -56,33 +64,48 @@ function reportJobs(runtime: WorkerRuntime, ipc: IpcChannel, held: Set<string>):
  */
 export function poolChildArgs(
   a: WorkerMainArgs,
-  p: { proc: NodeJS.Process; logger: Logger; stopNow: () => void },
+  p: { proc: NodeJS.Process; logger: Logger; stopNow: () => void; sharing: 'shared' | 'local' },
 ): WorkerMainArgs {
   const ipc = parentChannel(p.proc);
   if (ipc === undefined) throw new Error('--pool-child: no IPC channel (started by mxq pool only)');
   const clock = systemClock();
-  const host = createHostCacheClient({
-    ipc,
-    resume: (socket, state) => resumeSession(socket, state, { logger: p.logger, clock }),
+  const shared = p.sharing === 'shared';
+  const tls = shared ? createTlsProxyClient({ ipc }) : undefined;
+  const engine = { logger: p.logger, clock, ...(tls !== undefined ? { tlsStarter: tls } : {}) };
+  const host = shared
+    ? createHostCacheClient({
+        ipc,
+        resume: (socket, state) => {
+          // a TLS session travels only as a link to the TLS owner
+          if (state.tls.active) tls?.adopt(socket);
+          return resumeSession(socket, state, engine);
+        },
+      })
+    : undefined;
+  const cache = createTieredSessionCache({
+    local: createLocalSessionCache(),
+    ...(host !== undefined ? { host } : {}),
   });
-  const cache = createTieredSessionCache({ local: createLocalSessionCache(), host });
   const held = new Set<string>();
   p.proc.on('message', (msg: unknown, handle: unknown) => {
-    if (host.onMessage(msg, handle)) return;
+    if (host?.onMessage(msg, handle) === true || tls?.onMessage(msg, handle) === true) return;
     if (isSupervisorMsg(msg) && msg.t === 'status-query') {
-      ipc.send({ t: 'status', reqId: msg.reqId, activeJobs: held.size, cache: cache.counters() });
+      const counters = { ...cache.counters(), ...prefixed('tls', tls?.counters()) };
+      ipc.send({ t: 'status', reqId: msg.reqId, activeJobs: held.size, cache: counters });
     }
   });
   // The channel must not keep the process alive once the worker has drained.
   p.proc.channel?.unref();
   p.proc.once('disconnect', () => {
     p.logger.warn({ event: 'pool-supervisor-gone' }, 'supervisor gone: draining');
-    host.close();
+    host?.close();
+    tls?.close();
     p.stopNow();
   });
   return {
     ...a,
     sessionCache: cache,
+    ...(tls !== undefined ? { tlsStarter: tls } : {}),
     onRuntime: (runtime) => {
       reportJobs(runtime, ipc, held);
       ipc.send({ t: 'ready', pid: p.proc.pid });

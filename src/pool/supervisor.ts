@@ -1,7 +1,7 @@
 /**
  * The `mxq pool` supervisor (Postfix master for the smtp service): forks N worker processes,
  * restarts one that dies with backoff, drains all on request, knows which jobs each holds, and
- * owns the host tier of the session cache.
+ * owns the host tier of the session cache and the TLS owner (when the pool shares sessions).
  *
  * Decides: child states (starting → running → draining → exited; restarting in between), the
  * restart backoff (minRestartDelayMs doubling to maxRestartDelayMs; reset after a child ran
@@ -21,6 +21,7 @@ import {
   type HostSessionCache,
 } from './host-session-cache.ts';
 import { returnHeldJobs } from './job-recovery.ts';
+import { createTlsOwner, type TlsOwnerCounters } from './tls-owner.ts';
 
 export type ChildState = 'starting' | 'running' | 'draining' | 'restarting' | 'exited';
 
@@ -50,6 +51,8 @@ export interface SupervisorConfig {
   stableAfterMs?: number;
   /** Status query reply timeout (ms). */
   statusTimeoutMs?: number;
+  /** The children share sessions (host cache and TLS owner): they run with --pool-child shared. */
+  shared: boolean;
 }
 
 export interface ChildStatus {
@@ -64,6 +67,7 @@ export interface ChildStatus {
 export interface PoolStatus {
   children: ChildStatus[];
   hostCache: HostCacheCounters & { idle: number };
+  tlsOwner?: TlsOwnerCounters;
 }
 
 export interface Supervisor {
@@ -84,6 +88,7 @@ export function createSupervisor(cfg: SupervisorConfig): Supervisor {
   const maxDelay = cfg.maxRestartDelayMs ?? 30_000;
   const stableAfter = cfg.stableAfterMs ?? 30_000;
   const cache = createHostSessionCache();
+  const tlsOwner = cfg.shared ? createTlsOwner() : undefined;
   const slots: ChildSlot[] = [];
   const statusWaiters = new Map<number, (s: { activeJobs: number; cache: Record<string, number> }) => void>();
   let nextStatusId = 1;
@@ -112,7 +117,8 @@ export function createSupervisor(cfg: SupervisorConfig): Supervisor {
   const spawnChild = (slot: ChildSlot): void => {
     slot.timer = undefined;
     if (draining) return;
-    const proc = fork(cfg.modulePath, cfg.childArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const args = [...cfg.childArgs, '--pool-child', cfg.shared ? 'shared' : 'local'];
+    const proc = fork(cfg.modulePath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     slot.proc = proc;
     slot.pid = proc.pid;
     slot.held = new Map();
@@ -122,6 +128,7 @@ export function createSupervisor(cfg: SupervisorConfig): Supervisor {
       routeChildMessage(msg, handle, {
         slot,
         cache,
+        tls: tlsOwner,
         send: (m, h) => {
           if (!proc.connected) {
             h?.destroy();
@@ -205,6 +212,7 @@ export function createSupervisor(cfg: SupervisorConfig): Supervisor {
     }
     await Promise.all([...recoveries]);
     cache.close();
+    tlsOwner?.close();
   };
 
   const queryChild = (slot: ChildSlot): Promise<ChildStatus> => {
@@ -260,7 +268,8 @@ export function createSupervisor(cfg: SupervisorConfig): Supervisor {
     },
     async status() {
       const children = await Promise.all(slots.map(queryChild));
-      return { children, hostCache: { ...cache.counters(), idle: cache.size() } };
+      const hostCache = { ...cache.counters(), idle: cache.size() };
+      return { children, hostCache, ...(tlsOwner !== undefined ? { tlsOwner: tlsOwner.counters() } : {}) };
     },
   };
 }

@@ -15,6 +15,7 @@ import { createDnsResolver } from '../dns/resolver.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
+import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
 
 export interface DeliveryAgent {
@@ -24,7 +25,7 @@ export interface DeliveryAgent {
 
 export function createDeliveryAgent(
   opts: ResolvedOptions,
-  deps: { logger?: Logger; sessionCache?: LocalSessionCache } = {},
+  deps: { logger?: Logger; sessionCache?: LocalSessionCache; tlsStarter?: TlsStarter } = {},
 ): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
@@ -33,7 +34,11 @@ export function createDeliveryAgent(
     timeoutMs: opts.dnsTimeout,
     tries: opts.dnsTries,
   });
-  const connector = createSmtpConnector({ logger, clock });
+  const connector = createSmtpConnector({
+    logger,
+    clock,
+    ...(deps.tlsStarter !== undefined ? { tlsStarter: deps.tlsStarter } : {}),
+  });
   const cache = deps.sessionCache ?? createLocalSessionCache();
   const random = systemRandom();
   return {

@@ -13,6 +13,7 @@ import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
+import type { TlsStarter } from '../smtp/engine-deps.ts';
 import {
   type EmbeddedRedis,
   EmbeddedRedisUnavailable,
@@ -41,6 +42,7 @@ export interface WorkerMainArgs {
   stop: AbortSignal;
   /** `mxq pool` children: a tiered session cache, and a look at the runtime before it starts. */
   sessionCache?: LocalSessionCache;
+  tlsStarter?: TlsStarter;
   onRuntime?: (runtime: WorkerRuntime) => void;
 }
 
@@ -130,6 +132,7 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
       ...(a.lockDurationMs !== undefined ? { lockDurationMs: a.lockDurationMs } : {}),
       ...(a.stalledIntervalMs !== undefined ? { stalledIntervalMs: a.stalledIntervalMs } : {}),
       ...(a.sessionCache !== undefined ? { sessionCache: a.sessionCache } : {}),
+      ...(a.tlsStarter !== undefined ? { tlsStarter: a.tlsStarter } : {}),
     });
     a.onRuntime?.(runtime);
     const putBack = await sweepFailedJobs(runtime.queue, a.logger);

@@ -84,6 +84,7 @@ export interface PoolStatusLine {
     cache?: Record<string, number>;
   }>;
   hostCache: Record<string, number>;
+  tlsOwner?: Record<string, number>;
 }
 
 /** Ask the pool for its status (SIGUSR2) and return the pool-status line it logs. */
