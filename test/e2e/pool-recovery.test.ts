@@ -3,7 +3,9 @@
  * loses nothing: the supervisor returns the jobs it held to the queue at once (not after the lock
  * expires), another child delivers them, and the dead child is restarted. The reuse count of a
  * shared session travels with it, so smtpConnectionReuseCountLimit holds across processes. A
- * child that cannot start (bad configuration) stops the pool with its exit code.
+ * child that cannot start (bad configuration) stops the pool with its exit code. A supervisor
+ * (the cache owner) killed with SIGKILL takes only idle sessions: its children drain and exit,
+ * and the next pool finishes whatever was left.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -142,3 +144,55 @@ it('a child that cannot start stops the pool with its exit code', async () => {
   expect(code).toBe(64);
   expect(p.output()).toContain('pool-child-fatal');
 }, 60_000);
+
+it('a supervisor killed with SIGKILL takes only idle sessions: children drain, the next pool finishes the rest', async () => {
+  peer.setScript({ ehloName: 'mx.kill.test', delayMs: { dot: 1000 } });
+  const to: string[] = [];
+  for (let d = 0; d < 6; d++) for (let i = 0; i < 2; i++) to.push(`s${i}@d${d}.test`);
+  const { queueId } = await mq.send({ from: 'app@src.test', to, message: 'Subject: boss\r\n\r\nx\r\n' });
+  const status = await until(
+    'jobs in flight',
+    async () => {
+      const s = await poolStatus(pool);
+      return s.children.some((c) => c.heldJobs > 0) ? s : undefined;
+    },
+    20_000,
+  );
+  const pids = status.children.map((c) => c.pid);
+  pool.proc.kill('SIGKILL');
+  await pool.exited;
+  // the children notice the closed channel, finish what they hold and exit
+  await until(
+    'children gone',
+    async () =>
+      pids.every((pid) => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      })
+        ? true
+        : undefined,
+    40_000,
+  );
+  expect(pool.output()).toContain('pool-supervisor-gone');
+  peer.setScript({ ehloName: 'mx.kill.test' });
+  const config = await writeConfig({
+    myhostname: 'mta.test',
+    dnsServers: [dns.server],
+    smtpTcpPort: String(peer.port),
+    smtpTlsSecurityLevel: 'none',
+  });
+  pool = spawnPool({ config, redis: server.url, prefix, processes: 1 });
+  const journal = await until(
+    'every recipient final',
+    async () => {
+      const j = await readJournal(redis, mq.keys, queueId);
+      return j.size === to.length ? j : undefined;
+    },
+    40_000,
+  );
+  expect([...journal.values()].every((e) => e.status === 'sent')).toBe(true);
+}, 120_000);
