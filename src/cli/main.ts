@@ -15,6 +15,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
   },
   deliver: { summary: 'run one delivery attempt in-process (no queue)', load: () => import('./deliver.ts') },
   worker: { summary: 'run delivery workers against Redis', load: () => import('./worker.ts') },
+  pool: {
+    summary: 'a supervisor with N worker processes sharing their sessions',
+    load: () => import('./pool.ts'),
+  },
   send: { summary: 'enqueue a message (from a file or stdin)', load: () => import('./send.ts') },
   queue: { summary: 'list the queue, like mailq', load: () => import('./queue.ts') },
   flush: { summary: 'make deferred mail due now, like postqueue -f', load: () => import('./flush.ts') },

@@ -4,11 +4,14 @@
  *
  * Decides: argument syntax and where Redis comes from: --redis, else REDIS_URL, else the embedded
  * default (a redis-server from PATH under ./var/redis); prefix: --prefix, else MXQ_PREFIX, else
- * {mxq}. SIGTERM/SIGINT drain the worker.
+ * {mxq}. SIGTERM/SIGINT drain the worker. `--pool-child shared|local` (internal) is how `mxq pool`
+ * starts its children: IPC to the supervisor (held jobs; with shared, the host session cache and
+ * the TLS owner).
  * Never: delivers mail itself (src/workers does).
  */
 import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
+import { poolChildArgs } from '../pool/pool-child.ts';
 import { loadConfigFile } from '../runtime/config.ts';
 import { readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
         'drain-timeout': { type: 'string' },
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
+        'pool-child': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -77,6 +81,13 @@ export async function run(argv: string[]): Promise<number> {
       ...(lock !== undefined ? { lockDurationMs: lock * 1000 } : {}),
       ...(stalled !== undefined ? { stalledIntervalMs: stalled * 1000 } : {}),
     };
+    const child = str('pool-child');
+    if (child !== undefined) {
+      if (child !== 'shared' && child !== 'local')
+        throw new RangeError(`--pool-child: not shared or local: ${child}`);
+      const p = { proc: process, logger: args.logger, stopNow: () => stop.abort(), sharing: child } as const;
+      args = poolChildArgs(args, p);
+    }
   } catch (err) {
     process.stderr.write(`mxq worker: ${err instanceof Error ? err.message : String(err)}\n`);
     return 64;

@@ -4,9 +4,28 @@
  * Decides: defaults for the connector's dependencies, and where reply warnings go (the logger).
  * Never: holds mutable state.
  */
-import type { Clock, Logger } from '../core/ports.ts';
+import type { Socket } from 'node:net';
+import type { Clock, Logger, TlsSettings } from '../core/ports.ts';
 import { type Endpoint, namaddrport } from '../core/types.ts';
 import type { Transcript } from './channel.ts';
+import type { TlsOutcome } from './tls-upgrade.ts';
+
+/**
+ * Who runs the TLS handshake over a connected socket (default: this process, tls-upgrade.ts).
+ * `mxq pool` children use a TLS owner process instead (Postfix tlsproxy): the outcome's socket is
+ * then a plaintext local link to the owner, which `carries` recognizes so that such a session
+ * may be detached and handed to another process like a plaintext one.
+ */
+export interface TlsStarter {
+  start(
+    socket: Socket,
+    settings: TlsSettings,
+    host: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<TlsOutcome>;
+  carries(socket: Socket): boolean;
+}
 
 export interface EngineDeps {
   logger?: Logger;
@@ -14,6 +33,7 @@ export interface EngineDeps {
   transcript?: Transcript;
   /** Postfix smtp_skip_quit_response (default true): QUIT's reply is not awaited. */
   skipQuitResponse: boolean;
+  tlsStarter?: TlsStarter;
 }
 
 export interface EngineDepsInput {
@@ -21,6 +41,7 @@ export interface EngineDepsInput {
   clock?: Clock;
   transcript?: Transcript;
   skipQuitResponse?: boolean;
+  tlsStarter?: TlsStarter;
 }
 
 /** Postfix's reply warnings ("<host[addr]:port>: response longer than 2048: ...") to the logger. */
@@ -37,5 +58,6 @@ export function engineDeps(d: EngineDepsInput = {}): EngineDeps {
     skipQuitResponse: d.skipQuitResponse ?? true,
     ...(d.logger ? { logger: d.logger } : {}),
     ...(d.transcript ? { transcript: d.transcript } : {}),
+    ...(d.tlsStarter ? { tlsStarter: d.tlsStarter } : {}),
   };
 }

@@ -76,6 +76,7 @@ async function upgrade(
   ep: Endpoint,
   step: Step,
   command: boolean,
+  deps: EngineDeps,
 ): Promise<TlsStep> {
   if (command) {
     step.stage = 'receiving the STARTTLS response';
@@ -100,7 +101,8 @@ async function upgrade(
     }
   }
   const raw = ch.detach(); // discard every byte buffered before the TLS handshake
-  const out = await startTls(raw, p.tls, ep.host, p.timeouts.starttls, p.signal);
+  const start = deps.tlsStarter?.start ?? startTls;
+  const out = await start(raw, p.tls, ep.host, p.timeouts.starttls, p.signal);
   if (!out.ok) {
     if (out.aborted) throw new StreamError('abort');
     ch.info(`TLS handshake with ${namaddr(ep)} failed${out.timeout ? ' (timeout)' : ''}`);
@@ -136,7 +138,7 @@ async function run(
   };
   let tls: SessionTls = { active: false, level: p.tls.level };
   if (p.tls.wrapperMode) {
-    const w = await upgrade(ch, p, ep, step, false);
+    const w = await upgrade(ch, p, ep, step, false, deps);
     if (!w.ok) return fail(w.failure, w.quit);
     tls = w.tls;
   }
@@ -156,7 +158,7 @@ async function run(
   let bad = afterHello(p, ep, h.caps, tls.active);
   if (bad) return fail(bad);
   if (!tls.active && p.tls.level !== 'none' && h.caps.map.STARTTLS !== undefined) {
-    const u = await upgrade(ch, p, ep, step, true);
+    const u = await upgrade(ch, p, ep, step, true, deps);
     if (!u.ok) return fail(u.failure, u.quit);
     if (u.tls.active) {
       tls = u.tls;

@@ -16,7 +16,10 @@ export type SessionTls = SessionState['tls'];
 
 /** An engine session can hand its plaintext socket over (to another process) with its state. */
 export interface DetachableSession extends SmtpSession {
-  /** Stop using the socket and return it with a state copy; undefined when TLS is active or not idle. */
+  /**
+   * Stop using the socket and return it with a state copy; undefined when not idle, or when TLS
+   * is active in this process (a TLS session whose TLS lives in a TLS owner may travel).
+   */
   detach(): { socket: Socket; state: SessionState } | undefined;
 }
 
@@ -79,7 +82,8 @@ export function createSession(ch: Channel, state: SessionState, deps: EngineDeps
       return !broken && !busy && ch.usable;
     },
     detach() {
-      if (state.tls.active || !session.isUsable()) return undefined;
+      const tlsHere = state.tls.active && deps.tlsStarter?.carries(ch.socket) !== true;
+      if (tlsHere || !session.isUsable()) return undefined;
       broken = true;
       const socket = ch.detach();
       socket.on('error', () => undefined); // until the new owner listens

@@ -26,7 +26,7 @@ export interface TlsFacts {
 }
 
 export type TlsOutcome =
-  | { ok: true; socket: tls.TLSSocket; facts: TlsFacts }
+  | { ok: true; socket: net.Socket; facts: TlsFacts }
   | { ok: false; timeout: boolean; aborted?: boolean };
 
 const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

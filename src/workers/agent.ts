@@ -11,7 +11,7 @@
  * (destination-gate.ts).
  * Never: decides anything about delivery (src/core/attempt.ts does), retries or queues.
  */
-import { createLocalSessionCache } from '../cache/local-session-cache.ts';
+import { createLocalSessionCache, type LocalSessionCache } from '../cache/local-session-cache.ts';
 import { createMemoryNexthopState } from '../cache/memory-nexthop-state.ts';
 import { runAttempt } from '../core/attempt.ts';
 import type { ResolvedOptions } from '../core/options.ts';
@@ -23,6 +23,7 @@ import { createDnsResolver } from '../dns/resolver.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
+import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
 import { runUnderLease } from './destination-gate.ts';
 
@@ -49,6 +50,10 @@ export interface DeliveryAgentDeps {
   nexthopState?: NexthopStateStore & { close(): Promise<void> };
   /** Pool-wide destination leases (queued mail); absent for in-process delivery. */
   leases?: DestinationLeases & { close?(): Promise<void> };
+  /** The session cache (default: this process's own; `mxq pool` children pass a tiered one). */
+  sessionCache?: LocalSessionCache;
+  /** `mxq pool` children: TLS handshakes in the pool's TLS owner. */
+  tlsStarter?: TlsStarter;
 }
 
 export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDeps = {}): DeliveryAgent {
@@ -64,8 +69,12 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
     },
   );
   const nexthopState = deps.nexthopState ?? createMemoryNexthopState({ clock });
-  const connector = createSmtpConnector({ logger, clock });
-  const cache = createLocalSessionCache();
+  const connector = createSmtpConnector({
+    logger,
+    clock,
+    ...(deps.tlsStarter !== undefined ? { tlsStarter: deps.tlsStarter } : {}),
+  });
+  const cache = deps.sessionCache ?? createLocalSessionCache();
   const random = systemRandom();
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState };
   return {

@@ -7,15 +7,22 @@
  * (RoutingConfigError naming the key and value). Never: reads the environment or argv.
  */
 import { Redis } from 'ioredis';
+import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { createRedisNexthopState } from '../cache/redis-nexthop-state.ts';
 import { resolveOptions } from '../core/options.ts';
 import { checkRoutingOptions } from '../core/route.ts';
 import { createLeaseStore } from '../destinations/lease-store.ts';
 import { DEFAULT_PREFIX } from '../queue/keys.ts';
+import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createDeliveryAgent } from './agent.ts';
 import { createWorkerRuntime, type WorkerConfig, type WorkerRuntime } from './worker-runtime.ts';
 
-export type RealWorkerConfig = Omit<WorkerConfig, 'agent'>;
+export type RealWorkerConfig = Omit<WorkerConfig, 'agent'> & {
+  /** The session cache (default: this process's own; `mxq pool` children pass a tiered one). */
+  sessionCache?: LocalSessionCache;
+  /** `mxq pool` children: TLS handshakes in the pool's TLS owner. */
+  tlsStarter?: TlsStarter;
+};
 
 /** A worker's routing configuration is unusable; the message names each bad key and value. */
 export class RoutingConfigError extends Error {
@@ -29,6 +36,7 @@ export class RoutingConfigError extends Error {
 
 /** A worker runtime with the real delivery agent. */
 export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
+  const { sessionCache, tlsStarter, ...rest } = cfg;
   const opts = resolveOptions(cfg.options ?? {});
   // --- route (issue 9) ---
   const problems = checkRoutingOptions(opts);
@@ -44,8 +52,11 @@ export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
     logger: cfg.logger,
     nexthopState,
     ...(leases !== undefined ? { leases } : {}),
+    // --- pool ---
+    ...(sessionCache !== undefined ? { sessionCache } : {}),
+    ...(tlsStarter !== undefined ? { tlsStarter } : {}),
   });
-  return createWorkerRuntime({ ...cfg, agent });
+  return createWorkerRuntime({ ...rest, agent });
 }
 
 function leaseStore(cfg: RealWorkerConfig) {

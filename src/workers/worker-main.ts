@@ -9,10 +9,12 @@
  * Never: parses argv (src/cli/worker.ts does), delivers mail itself.
  */
 import { Redis } from 'ioredis';
+import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { type DeliveryOptionsInput, resolveOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { checkRoutingOptions } from '../core/route.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
+import type { TlsStarter } from '../smtp/engine-deps.ts';
 import {
   type EmbeddedRedis,
   EmbeddedRedisUnavailable,
@@ -39,6 +41,10 @@ export interface WorkerMainArgs {
   stderr: NodeJS.WritableStream;
   /** Aborting it stops the worker like SIGTERM (tests; the CLI wires signals to it). */
   stop: AbortSignal;
+  /** `mxq pool` children: a tiered session cache, and a look at the runtime before it starts. */
+  sessionCache?: LocalSessionCache;
+  tlsStarter?: TlsStarter;
+  onRuntime?: (runtime: WorkerRuntime) => void;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -132,7 +138,10 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
       ...(a.options !== undefined ? { options: a.options } : {}),
       ...(a.lockDurationMs !== undefined ? { lockDurationMs: a.lockDurationMs } : {}),
       ...(a.stalledIntervalMs !== undefined ? { stalledIntervalMs: a.stalledIntervalMs } : {}),
+      ...(a.sessionCache !== undefined ? { sessionCache: a.sessionCache } : {}),
+      ...(a.tlsStarter !== undefined ? { tlsStarter: a.tlsStarter } : {}),
     });
+    a.onRuntime?.(runtime);
     const putBack = await sweepFailedJobs(runtime.queue, a.logger);
     runtime.start();
     a.logger.info(

@@ -1,0 +1,85 @@
+/**
+ * A worker's SessionCache with two tiers: its own local cache first, then the host tier owned by
+ * the `mxq pool` supervisor (when the worker runs under one), with counters.
+ *
+ * Decides: where an idle session goes (plaintext sessions, which can travel as a socket handle,
+ * go to the host tier so that any process on the host can take them; TLS sessions stay local,
+ * since TLS state cannot cross a process), the lookup order (local, then host), and what is
+ * counted: hits by tier and label kind, misses, stores by tier, handovers.
+ * Never: probes or limits sessions (core/session-reuse.ts does), or decides labels.
+ */
+import type { SessionCache, SmtpSession } from '../core/ports.ts';
+import { labelKind } from '../pool/ipc.ts';
+import type { HostCacheClient } from './host-cache-client.ts';
+import type { LocalSessionCache } from './local-session-cache.ts';
+
+export interface SessionCacheCounters {
+  [name: string]: number;
+  hitsLocalDest: number;
+  hitsLocalEndpoint: number;
+  hitsHostDest: number;
+  hitsHostEndpoint: number;
+  misses: number;
+  storesLocal: number;
+  storesHost: number;
+  handovers: number;
+}
+
+export interface TieredSessionCache extends LocalSessionCache {
+  counters(): SessionCacheCounters;
+}
+
+export function createTieredSessionCache(p: {
+  local: LocalSessionCache;
+  host?: HostCacheClient;
+}): TieredSessionCache {
+  const c: SessionCacheCounters = {
+    hitsLocalDest: 0,
+    hitsLocalEndpoint: 0,
+    hitsHostDest: 0,
+    hitsHostEndpoint: 0,
+    misses: 0,
+    storesLocal: 0,
+    storesHost: 0,
+    handovers: 0,
+  };
+  const hit = (tier: 'Local' | 'Host', label: string): void => {
+    const kind = labelKind(label) === 'dest' ? 'Dest' : 'Endpoint';
+    c[`hits${tier}${kind}`] = (c[`hits${tier}${kind}`] ?? 0) + 1;
+  };
+  const cache: SessionCache = {
+    async take(label) {
+      const local = await p.local.take(label);
+      if (local !== undefined) {
+        hit('Local', label);
+        return local;
+      }
+      const host = p.host === undefined ? undefined : await p.host.take(label);
+      if (host !== undefined) {
+        hit('Host', label);
+        c.handovers++;
+        return host;
+      }
+      c.misses++;
+      return undefined;
+    },
+    async put(labels: string[], session: SmtpSession, ttlMs: number) {
+      if (p.host !== undefined && ttlMs > 0 && labels.length > 0 && p.host.put(labels, session, ttlMs)) {
+        c.storesHost++;
+        c.handovers++;
+        return;
+      }
+      c.storesLocal++;
+      await p.local.put(labels, session, ttlMs);
+    },
+  };
+  return {
+    ...cache,
+    size: () => p.local.size(),
+    counters: () => ({ ...c }),
+    async close() {
+      p.host?.close();
+      await p.local.close();
+    },
+  };
+}

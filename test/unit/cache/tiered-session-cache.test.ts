@@ -1,0 +1,116 @@
+/**
+ * The worker's two-tier SessionCache and the IPC client of the host tier, with a scripted channel:
+ * where sessions go (plaintext → host, TLS → local), lookup order, request ids, timeouts, late
+ * replies, counters.
+ */
+import type { Socket } from 'node:net';
+import { expect, it } from 'vitest';
+import { createHostCacheClient } from '../../../src/cache/host-cache-client.ts';
+import { createLocalSessionCache } from '../../../src/cache/local-session-cache.ts';
+import { createTieredSessionCache } from '../../../src/cache/tiered-session-cache.ts';
+import type { SessionState, SmtpSession } from '../../../src/core/ports.ts';
+import type { ChildMsg } from '../../../src/pool/ipc.ts';
+
+const DEST = 'smtp\n*\none.test\n0\n0\n0\n';
+const EP = 'smtp\n*\n*\n*\n127.0.0.1\n25\n0\n0\n0\n';
+
+function fakeSocket(): Socket & { destroyedByTest: boolean } {
+  const s = { destroyedByTest: false, write: () => true, destroy: () => undefined };
+  s.destroy = () => {
+    s.destroyedByTest = true;
+  };
+  return s as unknown as Socket & { destroyedByTest: boolean };
+}
+
+function fakeSession(tls: boolean, n = 0): SmtpSession & { detach(): unknown } {
+  const state = {
+    tls: { active: tls, level: tls ? 'may' : 'none' },
+    reuseCount: n,
+  } as unknown as SessionState;
+  let closed = false;
+  return {
+    state,
+    transaction: async () => ({ recipients: [], completeSession: true, reusable: true }),
+    reset: async () => true,
+    quit: async () => undefined,
+    close: () => {
+      closed = true;
+    },
+    isUsable: () => !closed,
+    detach: () => (tls || closed ? undefined : { socket: fakeSocket(), state: structuredClone(state) }),
+  };
+}
+
+function channel() {
+  const sent: Array<{ msg: ChildMsg; handle?: Socket }> = [];
+  return {
+    sent,
+    ipc: {
+      send(msg: ChildMsg, handle?: Socket) {
+        sent.push(handle === undefined ? { msg } : { msg, handle });
+        return true;
+      },
+    },
+  };
+}
+
+it('plaintext sessions go to the host tier, TLS sessions stay local', async () => {
+  const ch = channel();
+  const host = createHostCacheClient({ ipc: ch.ipc, resume: () => fakeSession(false) });
+  const cache = createTieredSessionCache({ local: createLocalSessionCache(), host });
+  await cache.put([EP, DEST], fakeSession(false, 3), 2000);
+  expect(ch.sent.map((s) => s.msg.t)).toEqual(['cache-put']);
+  expect(ch.sent[0]?.msg).toMatchObject({ labels: [EP, DEST], ttlMs: 2000, state: { reuseCount: 3 } });
+  expect(ch.sent[0]?.handle).toBeDefined();
+  const tls = fakeSession(true);
+  await cache.put([EP], tls, 2000);
+  expect(ch.sent).toHaveLength(1);
+  expect(await cache.take(EP)).toBe(tls);
+  expect(cache.counters()).toMatchObject({ storesHost: 1, storesLocal: 1, hitsLocalEndpoint: 1 });
+  await cache.close();
+});
+
+it('a local miss asks the host tier; a hit resumes the handed-over socket', async () => {
+  const ch = channel();
+  const resumed = fakeSession(false, 7);
+  const host = createHostCacheClient({ ipc: ch.ipc, resume: () => resumed });
+  const cache = createTieredSessionCache({ local: createLocalSessionCache(), host });
+  const taking = cache.take(DEST);
+  await Promise.resolve();
+  const req = ch.sent[0]?.msg;
+  if (req?.t !== 'cache-take') throw new Error('no take request');
+  expect(req.label).toBe(DEST);
+  const socket = fakeSocket();
+  expect(
+    host.onMessage({ t: 'cache-hit', reqId: req.reqId, state: resumed.state, labels: [DEST] }, socket),
+  ).toBe(true);
+  expect(await taking).toBe(resumed);
+  expect(cache.counters()).toMatchObject({ hitsHostDest: 1, misses: 0, handovers: 1 });
+  const missing = cache.take(EP);
+  await Promise.resolve();
+  const req2 = ch.sent[1]?.msg;
+  if (req2?.t !== 'cache-take') throw new Error('no take request');
+  host.onMessage({ t: 'cache-miss', reqId: req2.reqId }, undefined);
+  expect(await missing).toBeUndefined();
+  expect(cache.counters().misses).toBe(1);
+  await cache.close();
+});
+
+it('no reply in time is a miss, and a late hit closes its socket', async () => {
+  const ch = channel();
+  const host = createHostCacheClient({ ipc: ch.ipc, resume: () => fakeSession(false), replyTimeoutMs: 20 });
+  expect(await host.take(EP)).toBeUndefined();
+  const req = ch.sent[0]?.msg;
+  if (req?.t !== 'cache-take') throw new Error('no take request');
+  const late = fakeSocket();
+  host.onMessage({ t: 'cache-hit', reqId: req.reqId, state: fakeSession(false).state, labels: [EP] }, late);
+  expect(late.destroyedByTest).toBe(true);
+  host.close();
+});
+
+it('a closed channel loses only the idle session: put closes it, take misses', async () => {
+  const host = createHostCacheClient({ ipc: { send: () => false }, resume: () => fakeSession(false) });
+  const s = fakeSession(false);
+  expect(host.put([EP], s, 2000)).toBe(true);
+  expect(await host.take(EP)).toBeUndefined();
+});
