@@ -7,7 +7,7 @@
  *   <prefix>:nh:ticket:<ticket>  TLS session (bytes), PX = smtpTlsSessionCacheTimeout
  *
  * Decides: one MGET per read (every key of a list element in one round trip), a read deadline
- * (`readTimeoutMs`, default 250 ms) after which the attempt goes on with an empty state, and
+ * (`readTimeoutMs`, default 1 s) after which the attempt goes on with an empty state, and
  * fire-and-forget writes whose errors are logged (auto-pipelined by ioredis).
  * Never: blocks or fails a delivery because Redis is slow or down, decides anything.
  */
@@ -38,7 +38,7 @@ export function createRedisNexthopState(opts: RedisNexthopStateOptions): RedisNe
     ),
   );
   const p = `${opts.prefix}:nh`;
-  const readTimeout = opts.readTimeoutMs ?? 250;
+  const readTimeout = opts.readTimeoutMs ?? 1000;
   const failed = (what: string) => (err: unknown) =>
     log.warn({ event: 'nexthop-state-write-failed', what, err: String(err) }, 'nexthop state: write failed');
   const setPx = (key: string, value: string | Buffer, ttlMs: number, what: string): void => {

@@ -61,18 +61,36 @@ export async function loadElementMemory(
 ): Promise<ElementMemory> {
   const { store, opts, protocol } = ctx;
   const inet = list.filter((ep) => ep.kind === 'inet');
+  // One ticket key per endpoint and level in this element (the policy lookup is the same).
+  const memo = new Map<string, string | undefined>();
+  const memoKey = (ep: Endpoint, level: string): string => `${ep.host} ${ep.address} ${ep.port} ${level}`;
   let state: NexthopState = EMPTY_NEXTHOP_STATE;
   if (store !== undefined && inet.length > 0 && enabled(opts)) {
     const tickets =
       opts.smtpTlsSessionCacheTimeout > 0
-        ? inet.map(ticketKeyOf).filter((k): k is string => k !== undefined)
+        ? inet
+            .map((ep) => {
+              const k = ticketKeyOf(ep);
+              memo.set(memoKey(ep, 'policy'), k);
+              return k;
+            })
+            .filter((k): k is string => k !== undefined)
         : [];
     state = await store.read(nexthopQuery(protocol, ctx.site, inet, tickets));
   }
-  return bindMemory(ctx, state);
+  return bindMemory(ctx, state, (ep, tls, sasl) => {
+    const k = memoKey(ep, 'policy');
+    // The batch keyed each endpoint under its policy level; a forced plaintext level has none.
+    if (tls.level !== 'none' && memo.has(k)) return memo.get(k);
+    return ticketKey(ep, tls, sasl);
+  });
 }
 
-function bindMemory(ctx: MemoryContext, state: NexthopState): ElementMemory {
+function bindMemory(
+  ctx: MemoryContext,
+  state: NexthopState,
+  keyOf: (ep: Endpoint, tls: TlsSettings, sasl: SaslCredentials | undefined) => string | undefined,
+): ElementMemory {
   const { store, opts, protocol, log } = ctx;
   let failedBefore = false;
   let bound = opts.smtpNexthopBindingTime > 0 ? state.bound : undefined;
@@ -101,7 +119,7 @@ function bindMemory(ctx: MemoryContext, state: NexthopState): ElementMemory {
     },
     withTicket(ep, tls, sasl) {
       if (store === undefined || opts.smtpTlsSessionCacheTimeout <= 0 || ep.kind !== 'inet') return tls;
-      const tk = ticketKey(ep, tls, sasl);
+      const tk = keyOf(ep, tls, sasl);
       if (tk === undefined) return tls;
       const ticket = state.tickets.get(tk);
       const ttl = opts.smtpTlsSessionCacheTimeout;

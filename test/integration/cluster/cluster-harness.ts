@@ -54,7 +54,12 @@ export async function clusterScene(
   const agents: DeliveryAgent[] = [];
   const stores: RedisNexthopState[] = [];
   const store = (): RedisNexthopState => {
-    const s = createRedisNexthopState({ redisUrl: redis.url, prefix: '{mxq}', logger: memoryLogger() });
+    const s = createRedisNexthopState({
+      redisUrl: redis.url,
+      prefix: '{mxq}',
+      logger: memoryLogger(),
+      readTimeoutMs: 15_000,
+    });
     stores.push(s);
     return s;
   };

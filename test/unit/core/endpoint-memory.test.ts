@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bindingKey,
+  contentDigest,
   EMPTY_NEXTHOP_STATE,
   endpointKey,
   markForFailure,
@@ -136,5 +137,15 @@ describe('shouldBind', () => {
     expect(shouldBind({ failedBefore: false, bound: undefined, endpoint: 'a' })).toBe(false);
     expect(shouldBind({ failedBefore: false, bound: 'b', endpoint: 'a' })).toBe(true);
     expect(shouldBind({ failedBefore: true, bound: 'a', endpoint: 'a' })).toBe(false);
+  });
+});
+
+describe('contentDigest', () => {
+  it('differs for different texts and is stable', () => {
+    const a = contentDigest('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----');
+    expect(contentDigest('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----')).toBe(a);
+    expect(contentDigest('-----BEGIN CERTIFICATE-----\nAAAB\n-----END CERTIFICATE-----')).not.toBe(a);
+    const seen = new Set(Array.from({ length: 2000 }, (_, i) => contentDigest(`pem ${i}`)));
+    expect(seen.size).toBe(2000);
   });
 });
