@@ -112,7 +112,9 @@ it('suspends the dead destination pool-wide, then resumes when its hosts answer'
     );
   }
   if (process.env.MXQ_DEAD_DEST_MESSAGES !== undefined) {
-    process.stderr.write(`dead destination: ${N} messages, ${connections} connections, ${suspended.length} suspended deferrals\n`);
+    process.stderr.write(
+      `dead destination: ${N} messages, ${connections} connections, ${suspended.length} suspended deferrals\n`,
+    );
   }
   // Near the cohort size (initial concurrency 5 × 2 addresses, plus probes), not N × 2.
   expect(connections).toBeLessThan(Math.min(N, 60));
