@@ -39,6 +39,8 @@ export class DestinationBusyError extends Error {
 
 export interface GateDeps {
   leases: DestinationLeases;
+  /** The destination key when it is not the next-hop (destinationKey: 'mx-hosts'). */
+  keyOf?: (req: AttemptRequest) => Promise<string | undefined>;
   opts: ResolvedOptions;
   clock: Clock;
   logger: Logger;
@@ -50,7 +52,7 @@ export async function runUnderLease(
   run: () => Promise<AttemptResult>,
 ): Promise<AttemptResult> {
   const { leases, clock, logger } = deps;
-  const dest = destinationKey(req);
+  const dest = (await deps.keyOf?.(req)) ?? destinationKey(req);
   const params = destinationParams(dest, deps.opts);
   const leaseId = randomUUID();
   const grant = await leases.acquire(dest, leaseId, params, clock.now());
