@@ -17,7 +17,7 @@ import { type CountingSink, startCountingSink } from '../support/counting-sink.t
 import { startDnsServer } from '../support/dns-server.ts';
 import { allocateLoopbackBlock } from '../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
-import { spawnWorker, stopWorker, until, type WorkerProcess, workerReady, writeConfig } from './helpers.ts';
+import { spawnWorker, stopWorker, until, type WorkerProcess, writeConfig } from './helpers.ts';
 
 const N = Number(process.env.MXQ_DEAD_DEST_MESSAGES ?? 300);
 // Retry delay and suspension pause (minimalBackoffTime); the soak uses a longer one so that 5,000
@@ -62,9 +62,16 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     workers.push(spawnWorker({ config, redis: server.url, prefix, extra: ['--concurrency', '10'] }));
   }
-  for (const w of workers) await workerReady(w);
+  // Generous: four processes starting at once on a loaded machine.
+  for (const w of workers) {
+    await until(
+      'worker started',
+      async () => (w.output().includes('"worker-started"') ? true : undefined),
+      120_000,
+    );
+  }
   mq = createMailQueue({ redis: server.url, prefix });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const w of workers) await stopWorker(w);
