@@ -27,6 +27,12 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: () => import('./delete.ts'),
   },
   sink: { summary: 'a development SMTP/LMTP sink', load: () => import('./sink.ts') },
+  destinations: {
+    summary: 'destination leases, limits, suspensions',
+    load: () => import('./destinations.ts'),
+  },
+  suspend: { summary: 'suspend a destination pool-wide', load: () => import('./suspend.ts') },
+  resume: { summary: 'lift a destination suspension', load: () => import('./resume.ts') },
 };
 
 function usage(): string {

@@ -19,6 +19,18 @@ export function destinationKey(route: { protocol: Protocol; nexthop: string }): 
   return `${route.protocol}:${route.nexthop.trim().toLowerCase()}`;
 }
 
+/**
+ * With `destinationKey: 'mx-hosts'`: the destination of an MX route is the set of its MX host
+ * names (sorted, lower-case, no trailing dot), so that many domains hosted by one provider share
+ * one limit: `smtp:mx=mx1.provider.example,mx2.provider.example`. Undefined for an empty set.
+ */
+export function mxHostsKey(protocol: Protocol, exchanges: readonly string[]): string | undefined {
+  const hosts = [
+    ...new Set(exchanges.map((h) => h.toLowerCase().replace(/\.$/, '')).filter((h) => h !== '')),
+  ].sort();
+  return hosts.length === 0 ? undefined : `${protocol}:mx=${hosts.join(',')}`;
+}
+
 /** The settings in force for one destination. */
 export function destinationParams(key: string, opts: ResolvedOptions): DestinationParams {
   const nexthop = key.slice(key.indexOf(':') + 1);

@@ -158,6 +158,8 @@ export interface DeliveryOptionsInput {
   destinationLeaseTtl?: Duration;
   /** How long a job that found no free lease waits before it asks again (no attempt is counted). */
   destinationLeaseWait?: Duration;
+  /** What a destination is: the next-hop as routed, or (MX routes) the set of the domain's MX hosts. */
+  destinationKey?: 'nexthop' | 'mx-hosts';
 }
 
 // --- route (issue 9) ---
@@ -311,6 +313,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   destinationLeases: true,
   destinationLeaseTtl: '60s',
   destinationLeaseWait: '1s',
+  destinationKey: 'nexthop',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [

@@ -330,7 +330,14 @@ export type DestinationFeedback =
   | { kind: 'none' };
 
 export interface DestinationLeases {
-  acquire(dest: string, leaseId: string, p: DestinationParams, now: number): Promise<LeaseGrant>;
+  /** `waiterId` names the job in the destination's waiting list (default: the lease id). */
+  acquire(
+    dest: string,
+    leaseId: string,
+    p: DestinationParams,
+    now: number,
+    waiterId?: string,
+  ): Promise<LeaseGrant>;
   renew(dest: string, leaseId: string, p: DestinationParams, now: number): Promise<void>;
   release(
     dest: string,
@@ -338,5 +345,7 @@ export interface DestinationLeases {
     p: DestinationParams,
     fb: DestinationFeedback,
     now: number,
+    /** How long the lease was held: feeds the average used to space waiting jobs. */
+    heldMs?: number,
   ): Promise<void>;
 }

@@ -40,6 +40,7 @@ type RouteOptions = Pick<
   ResolvedOptions,
   | 'transportMaps'
   | 'relayhost'
+  | 'destinationKey'
   | 'knownTcpPorts'
   | 'smtpTcpPort'
   | 'lmtpTcpPort'
@@ -158,6 +159,9 @@ export function checkRoutingOptions(opts: RouteOptions): string[] {
   if (opts.relayhost !== '') {
     const p = checkNexthopList(opts.relayhost, 'smtp', opts);
     if (p !== undefined) problems.push(`relayhost = "${opts.relayhost}": ${p}`);
+  }
+  if (opts.destinationKey !== 'nexthop' && opts.destinationKey !== 'mx-hosts') {
+    problems.push(`destinationKey = "${String(opts.destinationKey)}": must be "nexthop" or "mx-hosts"`);
   }
   return problems;
 }

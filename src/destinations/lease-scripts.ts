@@ -5,21 +5,36 @@
  *
  * Keys (all under the queue's hash-tagged prefix): KEYS[1] = ZSET of leases (member = lease id,
  * score = expiry ms), KEYS[2] = HASH of window state (window, failCohorts, suspendedUntil, status,
- * reason, nextAt), KEYS[3] = ZSET index of destinations (score = last use ms).
+ * reason, nextAt, holdMs), KEYS[3] = ZSET index of destinations (score = last use ms), KEYS[4] =
+ * ZSET of jobs waiting for a lease (member = waiter id, score = when it comes back).
+ * Waiting: a refused job is told to come back after about (waiters ahead / window) × the average
+ * time a lease is held (at least busyWaitMs, at most 10 s), so thousands of jobs queued for one
+ * small destination do not all poll it every second.
  * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are dropped
  * before counting; a suspended destination refuses leases until its pause ends, then grants one
- * probe at a time (no other lease while it runs); a success resets failCohorts, lifts a suspension
+ * probe at a time (while it runs, everyone else is still told "suspended"); a success resets failCohorts, lifts a suspension
  * (window back to the initial concurrency) or grows the window by the positive feedback up to the
  * limit; a failure shrinks it by the negative feedback (minimum 1) and adds 1/window to
  * failCohorts: at the cohort limit, or when a probe fails, the destination is suspended.
  * Never: reads the clock (times come as arguments).
  */
 
-/** ARGV: now, leaseId, ttlMs, limit, initial, rateDelayMs, busyWaitMs, stateTtlMs, dest */
+/** ARGV: now, leaseId, ttlMs, limit, initial, rateDelayMs, busyWaitMs, stateTtlMs, dest, waiterId */
 export const ACQUIRE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt')
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 60000)
+local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt', 'holdMs')
+local function wait(cap)
+  local busyWait = tonumber(ARGV[7])
+  local hold = tonumber(st[6]) or busyWait
+  redis.call('ZADD', KEYS[4], now + busyWait, ARGV[10])
+  local waiting = redis.call('ZCARD', KEYS[4])
+  local ms = math.max(busyWait, math.min(10000, math.ceil(waiting / math.max(1, cap)) * hold))
+  redis.call('ZADD', KEYS[4], now + ms, ARGV[10])
+  redis.call('PEXPIRE', KEYS[4], 120000)
+  return {'busy', tostring(ms)}
+end
 local limit = tonumber(ARGV[4])
 local window = tonumber(st[1]) or tonumber(ARGV[5])
 local suspendedUntil = tonumber(st[2]) or 0
@@ -29,15 +44,17 @@ if suspendedUntil > 0 then
   if now < suspendedUntil then
     return {'suspended', tostring(suspendedUntil), st[3] or '4.3.0', st[4] or ''}
   end
-  if inUse > 0 then return {'busy', ARGV[7]} end
+  -- the probe is running: the destination is still suspended for everyone else
+  if inUse > 0 then return {'suspended', tostring(now), st[3] or '4.3.0', st[4] or ''} end
   probe = 1
 end
 local cap = math.min(limit, math.max(1, math.floor(window)))
-if inUse >= cap then return {'busy', ARGV[7]} end
+if inUse >= cap then return wait(cap) end
 local nextAt = tonumber(st[5]) or 0
 if nextAt > now then return {'busy', tostring(nextAt - now)} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+redis.call('ZREM', KEYS[4], ARGV[10])
 if st[1] == false then redis.call('HSET', KEYS[2], 'window', tostring(window)) end
 if tonumber(ARGV[6]) > 0 then redis.call('HSET', KEYS[2], 'nextAt', tostring(now + tonumber(ARGV[6]))) end
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
@@ -57,11 +74,17 @@ return 0
 
 /**
  * ARGV: now, leaseId, feedback (ok|fail|none), status, reason, limit, initial, positive, negative,
- * cohortLimit, suspendMs, stateTtlMs
+ * cohortLimit, suspendMs, stateTtlMs, heldMs
  */
 export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
+local held = tonumber(ARGV[13])
+if held ~= nil and held >= 0 then
+  local avg = tonumber(redis.call('HGET', KEYS[2], 'holdMs'))
+  avg = avg and (avg * 0.9 + held * 0.1) or held
+  redis.call('HSET', KEYS[2], 'holdMs', tostring(math.floor(avg)))
+end
 local fb = ARGV[3]
 if fb == 'none' then return 0 end
 local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil')

@@ -16,12 +16,14 @@ export const STATE_TTL_MS = 7 * 86_400_000;
 export interface DestinationKeys {
   leases(dest: string): string;
   state(dest: string): string;
+  waiters(dest: string): string;
   index: string;
 }
 
 export function destinationKeys(prefix: string): DestinationKeys {
   return {
     leases: (dest) => `${prefix}:dest:${dest}:leases`,
+    waiters: (dest) => `${prefix}:dest:${dest}:waiters`,
     state: (dest) => `${prefix}:dest:${dest}:state`,
     index: `${prefix}:dests`,
   };
@@ -41,9 +43,9 @@ function asStrings(x: unknown): string[] {
 export function createLeaseStore(redis: Redis, prefix: string): DestinationLeases {
   const k = destinationKeys(prefix);
   const run = evaluator(redis);
-  const keysOf = (dest: string) => [k.leases(dest), k.state(dest), k.index];
+  const keysOf = (dest: string) => [k.leases(dest), k.state(dest), k.index, k.waiters(dest)];
   return {
-    async acquire(dest, leaseId, p: DestinationParams, now): Promise<LeaseGrant> {
+    async acquire(dest, leaseId, p: DestinationParams, now, waiterId = leaseId): Promise<LeaseGrant> {
       const r = asStrings(
         await run(ACQUIRE_LUA, keysOf(dest), [
           now,
@@ -55,6 +57,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
           p.busyWaitMs,
           STATE_TTL_MS,
           dest,
+          waiterId,
         ]),
       );
       if (r[0] === 'granted') return { kind: 'granted', probe: r[1] === '1' };
@@ -65,7 +68,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
     async renew(dest, leaseId, p, now) {
       await run(RENEW_LUA, keysOf(dest), [now, leaseId, p.leaseTtlMs]);
     },
-    async release(dest, leaseId, p, fb: DestinationFeedback, now) {
+    async release(dest, leaseId, p, fb: DestinationFeedback, now, heldMs = -1) {
       await run(RELEASE_LUA, keysOf(dest), [
         now,
         leaseId,
@@ -79,6 +82,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
         p.failedCohortLimit,
         p.suspendMs,
         STATE_TTL_MS,
+        heldMs,
       ]);
     },
   };

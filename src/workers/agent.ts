@@ -14,6 +14,8 @@
 import { createLocalSessionCache, type LocalSessionCache } from '../cache/local-session-cache.ts';
 import { createMemoryNexthopState } from '../cache/memory-nexthop-state.ts';
 import { runAttempt } from '../core/attempt.ts';
+import { mxHostsKey } from '../core/destination.ts';
+import { parseNexthop } from '../core/nexthop.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { DestinationLeases, Logger, NexthopStateStore } from '../core/ports.ts';
 import { decideRoute, deferEveryRecipient, type Route, type RouteInput } from '../core/route.ts';
@@ -77,6 +79,19 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
   const cache = deps.sessionCache ?? createLocalSessionCache();
   const random = systemRandom();
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState };
+  // destinationKey 'mx-hosts': an MX route's destination is its set of MX hosts (one MX query).
+  const mxKeyOf = async (req: AttemptRequest): Promise<string | undefined> => {
+    if (opts.destinationKey !== 'mx-hosts') return undefined;
+    const parsed = parseNexthop(req.nexthop.trim(), req.protocol, opts);
+    if (!parsed.ok || parsed.target.lookup !== 'mx') return undefined;
+    const answer = await dns.lookup(parsed.target.host, 'MX', req.signal);
+    return answer.class === 'OK' && answer.type === 'MX'
+      ? mxHostsKey(
+          req.protocol,
+          answer.records.map((r) => r.exchange),
+        )
+      : undefined;
+  };
   return {
     async deliver(req) {
       if (req.route === undefined) return runAttempt(req, attemptDeps, opts);
@@ -91,10 +106,11 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
       const { route } = decided;
       const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
       const run = () => runAttempt(routed, attemptDeps, opts);
+      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf };
       const result =
-        deps.leases === undefined
+        gate.leases === undefined
           ? await run()
-          : await runUnderLease({ leases: deps.leases, opts, clock, logger }, routed, run);
+          : await runUnderLease({ ...gate, leases: gate.leases }, routed, run);
       return { ...result, route };
     },
     async close() {

@@ -39,6 +39,8 @@ export class DestinationBusyError extends Error {
 
 export interface GateDeps {
   leases: DestinationLeases;
+  /** The destination key when it is not the next-hop (destinationKey: 'mx-hosts'). */
+  keyOf?: (req: AttemptRequest) => Promise<string | undefined>;
   opts: ResolvedOptions;
   clock: Clock;
   logger: Logger;
@@ -50,10 +52,12 @@ export async function runUnderLease(
   run: () => Promise<AttemptResult>,
 ): Promise<AttemptResult> {
   const { leases, clock, logger } = deps;
-  const dest = destinationKey(req);
+  const dest = (await deps.keyOf?.(req)) ?? destinationKey(req);
   const params = destinationParams(dest, deps.opts);
   const leaseId = randomUUID();
-  const grant = await leases.acquire(dest, leaseId, params, clock.now());
+  const waiterId = `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
+  const startedAt = clock.now();
+  const grant = await leases.acquire(dest, leaseId, params, startedAt, waiterId);
   if (grant.kind === 'busy') throw new DestinationBusyError(dest, grant.retryInMs);
   if (grant.kind === 'suspended') {
     logger.info(
@@ -87,7 +91,8 @@ export async function runUnderLease(
   } finally {
     clearInterval(renew);
     try {
-      await leases.release(dest, leaseId, params, feedback, clock.now());
+      const now = clock.now();
+      await leases.release(dest, leaseId, params, feedback, now, now - startedAt);
     } catch (err) {
       logger.warn(
         { event: 'lease-release-failed', destination: dest, err: String(err) },

@@ -180,7 +180,7 @@ async function closePass(
 /** No destination lease free: wait briefly; no attempt and no backoff step are counted. */
 async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<never> {
   const now = ctx.deps.clock.now();
-  const delayMs = Math.ceil(err.retryInMs * (1 + ctx.deps.random.next()));
+  const delayMs = Math.ceil(err.retryInMs * (1 + 0.25 * ctx.deps.random.next()));
   ctx.log.debug({ event: 'destination-busy', destination: err.destination, retryInMs: delayMs }, err.message);
   await ctx.job.moveToDelayed(now + delayMs, ctx.token);
   throw new DelayedError();

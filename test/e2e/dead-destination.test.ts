@@ -5,7 +5,8 @@
  * ..." and without connecting, so the connection attempts stay near the cohort size instead of
  * messages × addresses. When the hosts answer again, the probe after the pause succeeds and
  * delivery resumes by itself.
- * MXQ_DEAD_DEST_MESSAGES sets the count (300 here; `npm run soak:dead-destination` runs 5,000).
+ * MXQ_DEAD_DEST_MESSAGES sets the count (300 here; `npm run soak:dead-destination` runs 5,000 with
+ * MXQ_DEAD_DEST_BACKOFF=60).
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,9 +17,12 @@ import { type CountingSink, startCountingSink } from '../support/counting-sink.t
 import { startDnsServer } from '../support/dns-server.ts';
 import { allocateLoopbackBlock } from '../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
-import { spawnWorker, stopWorker, until, type WorkerProcess, workerReady, writeConfig } from './helpers.ts';
+import { spawnWorker, stopWorker, until, type WorkerProcess, writeConfig } from './helpers.ts';
 
 const N = Number(process.env.MXQ_DEAD_DEST_MESSAGES ?? 300);
+// Retry delay and suspension pause (minimalBackoffTime); the soak uses a longer one so that 5,000
+// deferred jobs coming back do not crowd out the first pass.
+const BACKOFF_S = Number(process.env.MXQ_DEAD_DEST_BACKOFF ?? 2);
 const block = allocateLoopbackBlock();
 const prefix = '{e2edead}';
 let server: RedisHandle;
@@ -28,7 +32,7 @@ let mx1: CountingSink;
 let mx2: CountingSink;
 let mq: MailQueue;
 const workers: WorkerProcess[] = [];
-const waitMs = 120_000 + N * 60;
+const waitMs = 120_000 + N * 100 + BACKOFF_S * 3000;
 
 beforeAll(async () => {
   server = await startRedis();
@@ -51,16 +55,23 @@ beforeAll(async () => {
     smtpTcpPort: String(mx1.port),
     smtpTlsSecurityLevel: 'none',
     smtpHeloTimeout: 1,
-    minimalBackoffTime: 2,
-    maximalBackoffTime: 2,
+    minimalBackoffTime: BACKOFF_S,
+    maximalBackoffTime: BACKOFF_S,
     destinationLeaseWait: 0.2,
   });
   for (let i = 0; i < 2; i++) {
     workers.push(spawnWorker({ config, redis: server.url, prefix, extra: ['--concurrency', '10'] }));
   }
-  for (const w of workers) await workerReady(w);
+  // Generous: four processes starting at once on a loaded machine.
+  for (const w of workers) {
+    await until(
+      'worker started',
+      async () => (w.output().includes('"worker-started"') ? true : undefined),
+      120_000,
+    );
+  }
   mq = createMailQueue({ redis: server.url, prefix });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const w of workers) await stopWorker(w);
@@ -112,7 +123,9 @@ it('suspends the dead destination pool-wide, then resumes when its hosts answer'
     );
   }
   if (process.env.MXQ_DEAD_DEST_MESSAGES !== undefined) {
-    process.stderr.write(`dead destination: ${N} messages, ${connections} connections, ${suspended.length} suspended deferrals\n`);
+    process.stderr.write(
+      `dead destination: ${N} messages, ${connections} connections, ${suspended.length} suspended deferrals\n`,
+    );
   }
   // Near the cohort size (initial concurrency 5 × 2 addresses, plus probes), not N × 2.
   expect(connections).toBeLessThan(Math.min(N, 60));
@@ -125,4 +138,4 @@ it('suspends the dead destination pool-wide, then resumes when its hosts answer'
   );
   const sent = new Set((await events()).filter((e) => e.event === 'sent').map((e) => e.queueId));
   expect(ids.every((id) => sent.has(id))).toBe(true);
-}, 600_000);
+}, 1_800_000);

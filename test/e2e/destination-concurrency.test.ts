@@ -14,7 +14,7 @@ import { createMailQueue, type MailQueue } from '../../src/queue/mail-queue.ts';
 import { type CountingSink, startCountingSink } from '../support/counting-sink.ts';
 import { allocateLoopbackBlock } from '../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
-import { spawnWorker, stopWorker, until, type WorkerProcess, workerReady, writeConfig } from './helpers.ts';
+import { spawnWorker, stopWorker, until, type WorkerProcess, writeConfig } from './helpers.ts';
 
 const block = allocateLoopbackBlock();
 const prefix = '{e2edest}';
@@ -51,9 +51,16 @@ beforeAll(async () => {
   for (let i = 0; i < 4; i++) {
     workers.push(spawnWorker({ config, redis: server.url, prefix, extra: ['--concurrency', '5'] }));
   }
-  for (const w of workers) await workerReady(w);
+  // Generous: four processes starting at once on a loaded machine.
+  for (const w of workers) {
+    await until(
+      'worker started',
+      async () => (w.output().includes('"worker-started"') ? true : undefined),
+      120_000,
+    );
+  }
   mq = createMailQueue({ redis: server.url, prefix });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const w of workers) await stopWorker(w);

@@ -87,7 +87,7 @@ describe('destination leases in Redis', () => {
     });
     const later = T0 + 61_001;
     expect(await store.acquire(d, 'probe', p, later)).toEqual({ kind: 'granted', probe: true });
-    expect((await store.acquire(d, 'other', p, later)).kind).toBe('busy');
+    expect((await store.acquire(d, 'other', p, later)).kind).toBe('suspended');
     await store.release(d, 'probe', p, { kind: 'ok' }, later + 5);
     const alive = await destinationStatus(redis, prefix, d, later + 5);
     expect([alive.suspendedUntil, alive.window]).toEqual([undefined, 2]);
@@ -119,6 +119,24 @@ describe('destination leases in Redis', () => {
     await store.renew(d, 'alive', p, T0 + 20_000);
     expect((await destinationStatus(redis, prefix, d, T0 + 30_001)).leasesInUse).toBe(1);
     expect(await kinds(d, ['x', 'y'], T0 + 30_001)).toEqual(['granted', 'busy']);
+  });
+
+  it('spaces waiting jobs by the number waiting and the average hold time', async () => {
+    const d = 'smtp:crowded.test';
+    expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
+    await store.release(d, 'a', p, { kind: 'none' }, T0 + 1000, 1000);
+    await store.acquire(d, 'a2', p, T0 + 1000);
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const g = await store.acquire(d, `w${i}`, p, T0 + 1000, `job${i}`);
+      waits.push(g.kind === 'busy' ? g.retryInMs : -1);
+    }
+    // window 2, 1 s average hold: the n-th waiter comes back after about ceil(n / 2) s.
+    expect(waits).toEqual([1000, 1000, 2000, 2000, 3000, 3000, 4000, 4000, 5000, 5000]);
+    // A waiter that asks again keeps its place; one that gets a lease leaves the list.
+    expect(await store.acquire(d, 'again', p, T0 + 1000, 'job0')).toEqual({ kind: 'busy', retryInMs: 5000 });
+    await store.release(d, 'b', p, { kind: 'none' }, T0 + 1500, 500);
+    expect((await store.acquire(d, 'got', p, T0 + 1500, 'job0')).kind).toBe('granted');
   });
 
   it('a rate delay spaces deliveries pool-wide', async () => {

@@ -3,6 +3,7 @@ import {
   attemptFeedback,
   destinationKey,
   destinationParams,
+  mxHostsKey,
   softStatus,
   suspendedText,
 } from '../../../src/core/destination.ts';
@@ -45,5 +46,14 @@ describe('destination decisions', () => {
     );
     expect(softStatus('5.4.4')).toBe('4.4.4');
     expect(softStatus('junk')).toBe('4.3.0');
+  });
+});
+
+describe('mxHostsKey', () => {
+  it('keys a destination by its sorted, de-duplicated MX host names', () => {
+    expect(mxHostsKey('smtp', ['MX2.p.example.', 'mx1.p.example', 'mx2.p.example'])).toBe(
+      'smtp:mx=mx1.p.example,mx2.p.example',
+    );
+    expect(mxHostsKey('smtp', ['', '.'])).toBeUndefined();
   });
 });

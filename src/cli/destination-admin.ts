@@ -1,0 +1,62 @@
+/**
+ * What `mxq destinations`, `mxq suspend` and `mxq resume` share: the connection (--redis,
+ * --prefix, --config, with the queue commands' precedence), the options in force (for limits),
+ * and how a destination is written on the command line.
+ *
+ * Decides: that a destination given without a transport is SMTP (`example.com` =
+ * `smtp:example.com`), lower-case, as the workers key it; exit 75 when Redis cannot be reached.
+ * Never: changes a destination itself (src/destinations/lease-store.ts does).
+ */
+import { Redis } from 'ioredis';
+import { type ResolvedOptions, resolveOptions } from '../core/options.ts';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
+import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
+import type { ConnectionArgs } from './queue-connection.ts';
+
+export interface AdminContext {
+  redis: Redis;
+  prefix: string;
+  opts: ResolvedOptions;
+}
+
+/** `example.com` → `smtp:example.com`; `lmtp:unix:/p` stays; lower-case. */
+export function destinationArg(raw: string): string {
+  const d = raw.trim().toLowerCase();
+  return /^(smtp|lmtp):/.test(d) ? d : `smtp:${d}`;
+}
+
+/** Runs a command body with Redis open; failures print `mxq NAME: ...` and exit 75. */
+export async function withDestinations(
+  name: string,
+  args: ConnectionArgs,
+  body: (ctx: AdminContext) => Promise<number>,
+): Promise<number> {
+  let opts: ResolvedOptions;
+  try {
+    const { loadConfigFile } = await import('../runtime/config.ts');
+    opts = resolveOptions(args.config === undefined ? {} : await loadConfigFile(args.config));
+  } catch (err) {
+    process.stderr.write(`mxq ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 64;
+  }
+  const env = readMxqEnv();
+  const url = args.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: (n) => (n > 3 ? null : 250),
+  });
+  redis.on('error', () => {});
+  try {
+    return await body({ redis, prefix: args.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX, opts });
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    const hint = /max retries|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|closed/.test(text)
+      ? 'cannot reach Redis: '
+      : '';
+    process.stderr.write(`mxq ${name}: ${hint}${text}\n`);
+    return 75;
+  } finally {
+    redis.disconnect();
+  }
+}
