@@ -1,7 +1,8 @@
 /**
  * One list element of an attempt (the body of Postfix's smtp_connect_inet/_local loop): resolve,
- * try cached sessions (§6.4), then walk the addresses with the limits, connecting, handshaking and
- * running one transaction per session.
+ * apply what the pool remembers (attempt-memory.ts: dead endpoints out, the bound one first,
+ * broken-TLS plaintext, TLS tickets), try cached sessions (§6.4), then walk the addresses with the
+ * limits, connecting, handshaking and running one transaction per session.
  *
  * Decides: FINAL_NEXTHOP changes from resolution (i_am_mx, x.4.6), FINAL_SERVER per session, the
  * address/session counters and the plaintext retry of the same address (§7.4).

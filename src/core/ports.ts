@@ -1,6 +1,6 @@
 /**
  * The ports through which pure delivery decisions reach the world: time, randomness, logging,
- * DNS, SMTP sessions and the session cache.
+ * DNS, SMTP sessions, the session cache and the cluster tier's next-hop state.
  *
  * Decides: nothing; it only names what core needs. Adapters live in src/runtime, src/dns,
  * src/smtp and src/cache; fakes for unit tests live in test/support.
