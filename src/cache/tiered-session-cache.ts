@@ -9,9 +9,9 @@
  * Never: probes or limits sessions (core/session-reuse.ts does), or decides labels.
  */
 import type { SessionCache, SmtpSession } from '../core/ports.ts';
-import { labelKind } from '../pool/ipc.ts';
 import type { HostCacheClient } from './host-cache-client.ts';
 import type { LocalSessionCache } from './local-session-cache.ts';
+import { labelKind } from './pool-ipc.ts';
 
 export interface SessionCacheCounters {
   [name: string]: number;

@@ -7,9 +7,9 @@ import type { Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { createHostCacheClient } from '../../../src/cache/host-cache-client.ts';
 import { createLocalSessionCache } from '../../../src/cache/local-session-cache.ts';
+import type { ChildMsg } from '../../../src/cache/pool-ipc.ts';
 import { createTieredSessionCache } from '../../../src/cache/tiered-session-cache.ts';
 import type { SessionState, SmtpSession } from '../../../src/core/ports.ts';
-import type { ChildMsg } from '../../../src/pool/ipc.ts';
 
 const DEST = 'smtp\n*\none.test\n0\n0\n0\n';
 const EP = 'smtp\n*\n*\n*\n127.0.0.1\n25\n0\n0\n0\n';
