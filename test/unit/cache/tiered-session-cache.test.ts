@@ -114,3 +114,14 @@ it('a closed channel loses only the idle session: put closes it, take misses', a
   expect(host.put([EP], s, 2000)).toBe(true);
   expect(await host.take(EP)).toBeUndefined();
 });
+
+it('counts a local session that nobody took within its ttl as an expiry', async () => {
+  const cache = createTieredSessionCache({ local: createLocalSessionCache() });
+  await cache.put([EP], fakeSession(true), 20);
+  const taken = fakeSession(true);
+  await cache.put([DEST], taken, 10_000);
+  expect(await cache.take(DEST)).toBe(taken);
+  await new Promise((r) => setTimeout(r, 60));
+  expect(cache.counters()).toMatchObject({ expiriesLocal: 1, storesLocal: 2, hitsLocalDest: 1 });
+  await cache.close();
+});
