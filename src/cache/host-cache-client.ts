@@ -10,8 +10,8 @@
  */
 import type { Socket } from 'node:net';
 import type { SessionState, SmtpSession } from '../core/ports.ts';
-import { type CacheHitMsg, type ChildMsg, isSupervisorMsg } from '../pool/ipc.ts';
 import { isDetachable } from '../smtp/session.ts';
+import { type CacheHitMsg, type ChildMsg, isSupervisorMsg } from './pool-ipc.ts';
 
 /** The IPC channel as the client needs it (process.send / process.on('message') in a child). */
 export interface IpcChannel {

@@ -5,13 +5,13 @@
  * Decides: where an idle session goes (plaintext sessions, which can travel as a socket handle,
  * go to the host tier so that any process on the host can take them; TLS sessions stay local,
  * since TLS state cannot cross a process), the lookup order (local, then host), and what is
- * counted: hits by tier and label kind, misses, stores by tier, handovers.
+ * counted: hits by tier and label kind, misses, stores by tier, local expiries, handovers.
  * Never: probes or limits sessions (core/session-reuse.ts does), or decides labels.
  */
 import type { SessionCache, SmtpSession } from '../core/ports.ts';
-import { labelKind } from '../pool/ipc.ts';
 import type { HostCacheClient } from './host-cache-client.ts';
 import type { LocalSessionCache } from './local-session-cache.ts';
+import { labelKind } from './pool-ipc.ts';
 
 export interface SessionCacheCounters {
   [name: string]: number;
@@ -22,6 +22,8 @@ export interface SessionCacheCounters {
   misses: number;
   storesLocal: number;
   storesHost: number;
+  /** Local-tier sessions not taken within their ttl (the local cache then closes them). */
+  expiriesLocal: number;
   handovers: number;
 }
 
@@ -41,8 +43,11 @@ export function createTieredSessionCache(p: {
     misses: 0,
     storesLocal: 0,
     storesHost: 0,
+    expiriesLocal: 0,
     handovers: 0,
   };
+  // Local-tier sessions waiting to be taken, to count the ones that expire instead.
+  const waiting = new Map<SmtpSession, ReturnType<typeof setTimeout>>();
   const hit = (tier: 'Local' | 'Host', label: string): void => {
     const kind = labelKind(label) === 'dest' ? 'Dest' : 'Endpoint';
     c[`hits${tier}${kind}`] = (c[`hits${tier}${kind}`] ?? 0) + 1;
@@ -51,6 +56,8 @@ export function createTieredSessionCache(p: {
     async take(label) {
       const local = await p.local.take(label);
       if (local !== undefined) {
+        clearTimeout(waiting.get(local));
+        waiting.delete(local);
         hit('Local', label);
         return local;
       }
@@ -71,6 +78,12 @@ export function createTieredSessionCache(p: {
       }
       c.storesLocal++;
       await p.local.put(labels, session, ttlMs);
+      if (ttlMs <= 0 || labels.length === 0 || !session.isUsable()) return;
+      const timer = setTimeout(() => {
+        if (waiting.delete(session)) c.expiriesLocal++;
+      }, ttlMs);
+      timer.unref();
+      waiting.set(session, timer);
     },
   };
   return {
@@ -78,6 +91,8 @@ export function createTieredSessionCache(p: {
     size: () => p.local.size(),
     counters: () => ({ ...c }),
     async close() {
+      for (const t of waiting.values()) clearTimeout(t);
+      waiting.clear();
       p.host?.close();
       await p.local.close();
     },

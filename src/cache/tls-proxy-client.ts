@@ -12,10 +12,10 @@
  */
 import type { Socket } from 'node:net';
 import type { TlsSettings } from '../core/ports.ts';
-import { isSupervisorMsg, type TlsDoneMsg, type WireTlsSettings } from '../pool/ipc.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { startTls, type TlsOutcome } from '../smtp/tls-upgrade.ts';
 import type { IpcChannel } from './host-cache-client.ts';
+import { isSupervisorMsg, type TlsDoneMsg, type WireTlsSettings } from './pool-ipc.ts';
 
 export interface TlsProxyClient extends TlsStarter {
   /** Feed every message from the supervisor here; true when it was a TLS reply. */

@@ -6,8 +6,8 @@
  * Decides: that a cache-put without a socket handle is ignored. Never: forks, restarts or recovers jobs (supervisor.ts).
  */
 import type { Socket } from 'node:net';
+import { isChildMsg, type SupervisorMsg } from '../cache/pool-ipc.ts';
 import type { HostSessionCache } from './host-session-cache.ts';
-import { isChildMsg, type SupervisorMsg } from './ipc.ts';
 import type { TlsOwner } from './tls-owner.ts';
 
 export interface ChildContext {

@@ -11,8 +11,8 @@
  * worker's core does, from the state's reuse count and age), or keeps the process alive.
  */
 import type { Socket } from 'node:net';
+import { labelKind } from '../cache/pool-ipc.ts';
 import type { SessionState } from '../core/ports.ts';
-import { labelKind } from './ipc.ts';
 
 export interface HostCacheEntry {
   socket: Socket;

@@ -12,6 +12,7 @@
 import type { Socket } from 'node:net';
 import { createHostCacheClient, type IpcChannel } from '../cache/host-cache-client.ts';
 import { createLocalSessionCache } from '../cache/local-session-cache.ts';
+import { type ChildMsg, isSupervisorMsg } from '../cache/pool-ipc.ts';
 import { createTieredSessionCache } from '../cache/tiered-session-cache.ts';
 import { createTlsProxyClient } from '../cache/tls-proxy-client.ts';
 import type { Logger } from '../core/ports.ts';
@@ -19,7 +20,6 @@ import { systemClock } from '../runtime/clock.ts';
 import { resumeSession } from '../smtp/session.ts';
 import type { WorkerMainArgs } from '../workers/worker-main.ts';
 import type { WorkerRuntime } from '../workers/worker-runtime.ts';
-import { type ChildMsg, isSupervisorMsg } from './ipc.ts';
 
 /** The process's IPC channel to its parent, or undefined when there is none. */
 export function parentChannel(proc: NodeJS.Process): IpcChannel | undefined {

@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TlsDoneMsg, TlsStartMsg } from '../cache/pool-ipc.ts';
 import type { TlsSettings } from '../core/ports.ts';
 import { startTls } from '../smtp/tls-upgrade.ts';
-import type { TlsDoneMsg, TlsStartMsg } from './ipc.ts';
 
 export interface TlsOwnerCounters {
   handshakes: number;

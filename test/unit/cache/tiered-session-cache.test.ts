@@ -7,9 +7,9 @@ import type { Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { createHostCacheClient } from '../../../src/cache/host-cache-client.ts';
 import { createLocalSessionCache } from '../../../src/cache/local-session-cache.ts';
+import type { ChildMsg } from '../../../src/cache/pool-ipc.ts';
 import { createTieredSessionCache } from '../../../src/cache/tiered-session-cache.ts';
 import type { SessionState, SmtpSession } from '../../../src/core/ports.ts';
-import type { ChildMsg } from '../../../src/pool/ipc.ts';
 
 const DEST = 'smtp\n*\none.test\n0\n0\n0\n';
 const EP = 'smtp\n*\n*\n*\n127.0.0.1\n25\n0\n0\n0\n';
@@ -113,4 +113,15 @@ it('a closed channel loses only the idle session: put closes it, take misses', a
   const s = fakeSession(false);
   expect(host.put([EP], s, 2000)).toBe(true);
   expect(await host.take(EP)).toBeUndefined();
+});
+
+it('counts a local session that nobody took within its ttl as an expiry', async () => {
+  const cache = createTieredSessionCache({ local: createLocalSessionCache() });
+  await cache.put([EP], fakeSession(true), 20);
+  const taken = fakeSession(true);
+  await cache.put([DEST], taken, 10_000);
+  expect(await cache.take(DEST)).toBe(taken);
+  await new Promise((r) => setTimeout(r, 60));
+  expect(cache.counters()).toMatchObject({ expiriesLocal: 1, storesLocal: 2, hitsLocalDest: 1 });
+  await cache.close();
 });
