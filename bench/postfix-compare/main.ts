@@ -26,7 +26,7 @@ import { startDnsServer } from '../../test/support/dns-server.ts';
 import { allocateLoopbackBlock } from '../../test/support/loopback.ts';
 import { freePort } from '../../test/support/net-util.ts';
 import { postfixTool, startSmtpSink } from '../../test/support/postfix.ts';
-import { prepareMxqRound } from './mxq-side.ts';
+import { commandBreakdown, prepareMxqRound } from './mxq-side.ts';
 import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
 import { cpuDelta, cpuSample, peakRssKiB } from './proc-stats.ts';
 import { type Row, renderTable, summarize } from './report.ts';
@@ -42,6 +42,10 @@ const { values } = parseArgs({
     'max-drain': { type: 'string', default: '120' },
     processes: { type: 'string', default: String(cpus().length) },
     'no-write': { type: 'boolean', default: false },
+    // Profiling aids: only the mxq side, workers under `node --cpu-prof`, Redis commands by name.
+    'mxq-only': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    commandstats: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick === true;
@@ -107,7 +111,7 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => pf.stop());
     for (let r = 0; r < ROUNDS; r++) {
-      rows.push(await postfixRound(w, pf, counters, dns.queries));
+      if (values['mxq-only'] !== true) rows.push(await postfixRound(w, pf, counters, dns.queries));
       rows.push(await mxqRound(w, counters, dns.queries));
       log(
         `  round ${r + 1}: ${rows
@@ -242,6 +246,9 @@ async function mxqRound(w: Workload, counters: Counters, queries: unknown[]): Pr
     concurrency: Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
     count: w.count,
     input: (i) => sendInput(w, i),
+    ...(values['cpu-prof'] !== undefined
+      ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }
+      : {}),
   });
   cleanups.push(() => round.stop());
   try {
@@ -259,6 +266,7 @@ async function mxqRound(w: Workload, counters: Counters, queries: unknown[]): Pr
     const cpuR = cpuDelta(cpuR0, cpuSample(roots.slice(-1)));
     const after = counters();
     const cmds = (await round.commands()) - cmd0;
+    if (values.commandstats === true) log(await commandBreakdown(round.admin, expected));
     const sent = await round.sentTimes();
     return {
       workload: w.name,

@@ -38,6 +38,15 @@ export async function commandCount(admin: Redis): Promise<number> {
   return n;
 }
 
+/** Calls per delivery by command name since Redis started (enqueue included: compare runs alike). */
+export async function commandBreakdown(admin: Redis, deliveries: number): Promise<string> {
+  const info = await admin.info('commandstats');
+  const rows = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
+    .map((m) => [m[1], Number(m[2]) / deliveries] as const)
+    .sort((a, b) => b[1] - a[1]);
+  return rows.map(([k, v]) => `  ${k} ${v.toFixed(2)}`).join('\n');
+}
+
 /** Enqueue `count` messages on a paused queue and start workers; `resume()` starts the drain. */
 export async function prepareMxqRound(p: {
   tmpDir: string;
