@@ -46,6 +46,8 @@ const { values } = parseArgs({
     'mxq-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     commandstats: { type: 'boolean', default: false },
+    // Before/after: also run mxq workers from this other checkout, interleaved, labelled "mxq@base".
+    'base-root': { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -113,6 +115,8 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       if (values['mxq-only'] !== true) rows.push(await postfixRound(w, pf, counters, dns.queries));
       rows.push(await mxqRound(w, counters, dns.queries));
+      const base = values['base-root'];
+      if (base !== undefined) rows.push({ ...(await mxqRound(w, counters, dns.queries, base)), system: 'mxq@base' });
       log(
         `  round ${r + 1}: ${rows
           .slice(-2)
@@ -232,7 +236,12 @@ async function postfixRound(
   };
 }
 
-async function mxqRound(w: Workload, counters: Counters, queries: unknown[]): Promise<Row> {
+async function mxqRound(
+  w: Workload,
+  counters: Counters,
+  queries: unknown[],
+  workerRoot?: string,
+): Promise<Row> {
   const options = {
     relayhost: w.relay ? `[${SINK_IP}]` : '',
     dnsServers: [`${DNS_IP}:53`],
@@ -246,6 +255,7 @@ async function mxqRound(w: Workload, counters: Counters, queries: unknown[]): Pr
     concurrency: Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
     count: w.count,
     input: (i) => sendInput(w, i),
+    ...(workerRoot !== undefined ? { workerRoot } : {}),
     ...(values['cpu-prof'] !== undefined
       ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }
       : {}),

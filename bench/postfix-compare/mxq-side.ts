@@ -57,6 +57,8 @@ export async function prepareMxqRound(p: {
   count: number;
   input: (i: number) => SendInput;
   nodeArgs?: string[];
+  /** Another checkout whose src/cli/main.ts runs the workers (before/after comparisons). */
+  workerRoot?: string;
 }): Promise<MxqRound> {
   const redis = await startRedis({ args: ['--appendfsync', p.fsync] });
   const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -78,7 +80,7 @@ export async function prepareMxqRound(p: {
       process.execPath,
       [
         ...(p.nodeArgs ?? []),
-        join(REPO, 'src/cli/main.ts'),
+        join(p.workerRoot ?? REPO, 'src/cli/main.ts'),
         'worker',
         '--redis',
         redis.url,
@@ -89,7 +91,7 @@ export async function prepareMxqRound(p: {
         '--drain-timeout',
         '10',
       ],
-      { stdio: ['ignore', 'ignore', 'inherit'], cwd: REPO },
+      { stdio: ['ignore', 'ignore', 'inherit'], cwd: p.workerRoot ?? REPO },
     ),
   );
   const deadline = Date.now() + 30_000;

@@ -8,7 +8,7 @@
 
 export interface Row {
   workload: string;
-  system: 'Postfix' | 'mxq' | 'smtp-source';
+  system: 'Postfix' | 'mxq' | 'mxq@base' | 'smtp-source';
   rate: number;
   deliveries: number;
   cpuMsPerMsg: number | undefined;
