@@ -31,10 +31,13 @@ export function createLocalSessionCache(): LocalSessionCache {
   const remove = (entry: Entry): void => {
     if (!entries.delete(entry)) return;
     clearTimeout(entry.timer);
+    // In place: the lists are short-lived idle stacks; no copy per take or put.
     for (const label of entry.labels) {
-      const list = byLabel.get(label)?.filter((e) => e !== entry) ?? [];
+      const list = byLabel.get(label);
+      if (list === undefined) continue;
+      const i = list.lastIndexOf(entry);
+      if (i >= 0) list.splice(i, 1);
       if (list.length === 0) byLabel.delete(label);
-      else byLabel.set(label, list);
     }
   };
 
@@ -45,9 +48,11 @@ export function createLocalSessionCache(): LocalSessionCache {
 
   return {
     async take(label) {
-      const list = byLabel.get(label) ?? [];
-      // Most recently stored first (Postfix scache hands out the newest).
-      for (const entry of [...list].reverse()) {
+      const list = byLabel.get(label);
+      // Most recently stored first (Postfix scache hands out the newest); remove() and discard()
+      // shorten `list` itself, so the loop ends.
+      while (list !== undefined && list.length > 0) {
+        const entry = list[list.length - 1] as Entry;
         if (entry.session.isUsable()) {
           remove(entry);
           return entry.session;
@@ -65,7 +70,11 @@ export function createLocalSessionCache(): LocalSessionCache {
       const entry: Entry = { session, labels: unique, timer: setTimeout(() => discard(entry), ttlMs) };
       entry.timer.unref();
       entries.add(entry);
-      for (const label of unique) byLabel.set(label, [...(byLabel.get(label) ?? []), entry]);
+      for (const label of unique) {
+        const list = byLabel.get(label);
+        if (list === undefined) byLabel.set(label, [entry]);
+        else list.push(entry);
+      }
     },
     size: () => entries.size,
     async close() {

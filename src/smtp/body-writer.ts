@@ -31,6 +31,12 @@ export function createBodyEncoder(stuff: boolean): BodyEncoder {
     push(chunk) {
       if (chunk.indexOf(0) !== -1) throw new BodyNulError();
       const src = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      if (!pendingCr && alreadyCanonical(src, lineStart, stuff)) {
+        // The common case (CRLF lines, no line starting with '.'): the chunk goes out as it is,
+        // without a copy.
+        if (src.length > 0) lineStart = src[src.length - 1] === LF;
+        return src;
+      }
       const out = Buffer.allocUnsafe(src.length * 2 + 2);
       let o = 0;
       let i = 0;
@@ -77,6 +83,26 @@ export function createBodyEncoder(stuff: boolean): BodyEncoder {
       return Buffer.from(parts);
     },
   };
+}
+
+/**
+ * True when `push` would return `src` unchanged: every CR is followed by LF, every LF follows a CR
+ * in this chunk, no line starts with '.' (when stuffing) and the chunk does not end in a CR (whose
+ * meaning the next chunk decides). Native indexOf scans; no per-byte loop.
+ */
+function alreadyCanonical(src: Buffer, lineStart: boolean, stuff: boolean): boolean {
+  const len = src.length;
+  if (len === 0) return true;
+  if (src[len - 1] === CR) return false;
+  if (stuff && lineStart && src[0] === DOT) return false;
+  for (let c = src.indexOf(CR); c !== -1; c = src.indexOf(CR, c + 1)) {
+    if (src[c + 1] !== LF) return false;
+  }
+  for (let l = src.indexOf(LF); l !== -1; l = src.indexOf(LF, l + 1)) {
+    if (l === 0 || src[l - 1] !== CR) return false;
+    if (stuff && src[l + 1] === DOT) return false;
+  }
+  return true;
 }
 
 /** Async iterable of normalized chunks from a Buffer or an iterable source. */

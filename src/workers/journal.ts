@@ -20,9 +20,13 @@ export async function readJournal(
   keys: QueueKeys,
   queueId: string,
 ): Promise<Map<string, WorkerJournalEntry>> {
-  const raw = await redis.hgetall(keys.journal(queueId));
+  return parseJournal(Object.entries(await redis.hgetall(keys.journal(queueId))));
+}
+
+/** Journal entries (address, JSON) as read from Redis, by address. Bad entries are kept as final. */
+export function parseJournal(raw: Iterable<[string, string]>): Map<string, WorkerJournalEntry> {
   const out = new Map<string, WorkerJournalEntry>();
-  for (const [address, json] of Object.entries(raw)) {
+  for (const [address, json] of raw) {
     try {
       const parsed: unknown = JSON.parse(json);
       const entry: WorkerJournalEntry = parseJournalEntry(parsed);

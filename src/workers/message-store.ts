@@ -68,7 +68,7 @@ export interface StoredMessage {
   meta: MessageMeta;
 }
 
-function parseMeta(json: string): MessageMeta {
+export function parseMeta(json: string): MessageMeta {
   const m: unknown = JSON.parse(json);
   if (
     typeof m !== 'object' ||
@@ -93,7 +93,8 @@ export async function loadMessage(
   return { body, meta: parseMeta(meta.toString('utf8')) };
 }
 
-const RELEASE_SCRIPT = `
+/** KEYS: done set, job counter, message, index, journal, pass, reported; ARGV: jobId, queueId, ttl. */
+export const RELEASE_SCRIPT = `
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
 local n = redis.call('DECR', KEYS[2])
 if n <= 0 then
@@ -116,19 +117,22 @@ export async function releaseJob(
   p: { queueId: string; jobId: string; journalTtlSec?: number },
 ): Promise<number> {
   const ttl = p.journalTtlSec ?? JOURNAL_TTL_SEC;
-  const n = await redis.eval(
-    RELEASE_SCRIPT,
-    7,
-    finalizedJobsKey(keys, p.queueId),
-    keys.messageJobs(p.queueId),
-    keys.message(p.queueId),
-    keys.messageIndex,
-    keys.journal(p.queueId),
-    keys.messagePass(p.queueId),
-    keys.messageReported(p.queueId),
-    p.jobId,
-    p.queueId,
-    String(ttl),
-  );
+  const n = await redis.eval(RELEASE_SCRIPT, 7, ...releaseArgs(keys, p.queueId, p.jobId, ttl));
   return Number(n);
+}
+
+/** The 7 keys and 3 arguments of RELEASE_SCRIPT. */
+export function releaseArgs(keys: QueueKeys, queueId: string, jobId: string, ttlSec: number): string[] {
+  return [
+    finalizedJobsKey(keys, queueId),
+    keys.messageJobs(queueId),
+    keys.message(queueId),
+    keys.messageIndex,
+    keys.journal(queueId),
+    keys.messagePass(queueId),
+    keys.messageReported(queueId),
+    jobId,
+    queueId,
+    String(ttlSec),
+  ];
 }

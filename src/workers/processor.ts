@@ -11,6 +11,9 @@
  * updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, release the
  * message. Any other error puts the job back with backoff (the same step pattern; its next run
  * joins and leaves the pass again), so no recipient and no report is ever lost to a processor error.
+ * Round trips (issue 10): joining the pass and loading body, meta and journal is one script
+ * (run-store.ts loadRun); a terminal run leaves the pass and releases its job in one more
+ * (finishRun), unless a failure report may be owed, when the report path runs in between.
  * Never: classifies SMTP outcomes (the agent does), builds MIME, reads the environment.
  */
 
@@ -25,8 +28,8 @@ import type { QueueKeys } from '../queue/keys.ts';
 import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
 import { DestinationBusyError } from './destination-gate.ts';
-import { commitOutcome, createSettleRecorder, readJournal } from './journal.ts';
-import { joinPass, leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
+import { commitOutcome, createSettleRecorder } from './journal.ts';
+import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
   expiredLogLine,
   handoffRoute,
@@ -37,6 +40,7 @@ import {
   type WorkerJournalEntry,
   withoutRecorded,
 } from './outcome-plan.ts';
+import { finishRun, leavePassForReport, loadRun } from './run-store.ts';
 
 export const MALFORMED_JOB_PREFIX = 'malformed delivery job';
 
@@ -168,8 +172,19 @@ async function closePass(
   log: Logger,
   p: { queueId: string; jobId: string; token: string | undefined; stored: StoredMessage },
 ): Promise<void> {
-  const left = await leavePass(deps.redis, deps.keys, p.queueId, p.jobId);
-  if (left > 0) return;
+  // One script leaves the pass and tells whether a report can be owed (run-store.ts): a message
+  // whose recipients were all sent skips bounce-dispatch's claim and journal reads.
+  const state = await leavePassForReport(deps.redis, deps.keys, p.queueId, p.jobId);
+  if (state !== 'report') return;
+  await reportFailures(deps, log, p);
+}
+
+/** The pass is closed and a report may be owed: bounce-dispatch claims, reads and sends it. */
+async function reportFailures(
+  deps: ProcessorDeps,
+  log: Logger,
+  p: { jobId: string; token: string | undefined; stored: StoredMessage },
+): Promise<void> {
   await dispatchFailureReport(notificationDeps(deps, log), {
     token: p.token ?? p.jobId,
     meta: p.stored.meta,
@@ -206,15 +221,15 @@ async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
 
 async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
   const { deps, data } = ctx;
-  const joined = await joinPass(deps.redis, deps.keys, data.queueId, ctx.jobId);
-  const stored = joined ? await loadMessage(deps.redis, deps.keys, data.queueId) : undefined;
-  if (stored === undefined) {
+  // One round trip: join the pass, read body, meta and journal (run-store.ts).
+  const loaded = await loadRun(deps.redis, deps.keys, data.queueId, ctx.jobId);
+  if (loaded === undefined) {
     ctx.log.warn({ event: 'message-gone' }, `${data.queueId}: message is gone (deleted); job ends`);
     await leavePass(deps.redis, deps.keys, data.queueId, ctx.jobId);
     await release(ctx);
     return { queueId: data.queueId, sent: 0, bounced: 0, expired: 0, messageGone: true };
   }
-  const journal = await readJournal(deps.redis, deps.keys, data.queueId);
+  const { stored, journal } = loaded;
   const pending = pendingRecipients(data.recipients, new Set(journal.keys()));
   if (pending.length < data.recipients.length) {
     ctx.log.info(
@@ -223,8 +238,19 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
     );
   }
   const requeue = pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal) : undefined;
-  await closePass(deps, ctx.log, { queueId: data.queueId, jobId: ctx.jobId, token: ctx.token, stored });
-  if (requeue !== undefined) await applyRequeue(ctx, stored, requeue);
+  if (requeue === undefined) {
+    // Terminal run: leave the pass and release the job in one script (run-store.ts finishRun);
+    // only when a failure report may be owed does it stop there, and the report path below runs.
+    const end = await finishRun(deps.redis, deps.keys, releaseParams(ctx));
+    if (!end.report) {
+      if (end.left === 0) ctx.log.info({ event: 'removed' }, `${data.queueId}: removed`);
+      return summarize(data.queueId, ctx.jobId, journal);
+    }
+    await reportFailures(deps, ctx.log, { token: ctx.token, jobId: ctx.jobId, stored });
+  } else {
+    await closePass(deps, ctx.log, { queueId: data.queueId, jobId: ctx.jobId, token: ctx.token, stored });
+    await applyRequeue(ctx, stored, requeue);
+  }
   await release(ctx);
   return summarize(data.queueId, ctx.jobId, journal);
 }
@@ -342,14 +368,18 @@ function notificationDeps(deps: ProcessorDeps, logger: Logger) {
   return { redis: deps.redis, keys: deps.keys, opts: deps.opts, sender: deps.notifications, logger };
 }
 
-async function release(ctx: RunCtx): Promise<void> {
-  const { deps, data } = ctx;
+function releaseParams(ctx: RunCtx): { queueId: string; jobId: string; journalTtlSec?: number } {
   const p: { queueId: string; jobId: string; journalTtlSec?: number } = {
-    queueId: data.queueId,
+    queueId: ctx.data.queueId,
     jobId: ctx.jobId,
   };
-  if (deps.journalTtlSec !== undefined) p.journalTtlSec = deps.journalTtlSec;
-  const left = await releaseJob(deps.redis, deps.keys, p);
+  if (ctx.deps.journalTtlSec !== undefined) p.journalTtlSec = ctx.deps.journalTtlSec;
+  return p;
+}
+
+async function release(ctx: RunCtx): Promise<void> {
+  const { deps, data } = ctx;
+  const left = await releaseJob(deps.redis, deps.keys, releaseParams(ctx));
   if (left === 0) ctx.log.info({ event: 'removed' }, `${data.queueId}: removed`);
 }
 

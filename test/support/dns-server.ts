@@ -35,7 +35,7 @@ export type ZoneRecordSet = {
 export type ZoneFixture = Record<string, ZoneRecordSet>;
 
 export interface DnsServer {
-  host: '127.0.0.1';
+  host: string;
   port: number;
   /** "127.0.0.1:PORT", for dnsServers / Resolver.setServers. */
   server: string;
@@ -183,18 +183,21 @@ function serveTcp(socket: Socket, handle: (m: Buffer) => Buffer | undefined): vo
   });
 }
 
-async function bindBoth(): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
+async function bindBoth(
+  host: string,
+  fixedPort: number,
+): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
-      udp.bind(0, '127.0.0.1', () => resolve());
+      udp.bind(fixedPort, host, () => resolve());
     });
     const port = udp.address().port;
     const tcp = createServer();
     const ok = await new Promise<boolean>((resolve) => {
       tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
+      tcp.listen(port, host, () => resolve(true));
     });
     if (ok) return { udp, tcp, port };
     udp.close();
@@ -202,11 +205,18 @@ async function bindBoth(): Promise<{ udp: UdpSocket; tcp: Server; port: number }
   throw new Error('dns-server: could not bind UDP and TCP on one port');
 }
 
-/** Start the server; stop() closes both sockets and all TCP connections. */
-export async function startDnsServer(zone: ZoneFixture): Promise<DnsServer> {
+/**
+ * Start the server; stop() closes both sockets and all TCP connections. `at` binds another
+ * loopback address and/or a fixed port (e.g. 53, for resolvers that cannot take a port).
+ */
+export async function startDnsServer(
+  zone: ZoneFixture,
+  at: { host?: string; port?: number } = {},
+): Promise<DnsServer> {
   const state = { zone };
   const queries: DnsServer['queries'] = [];
-  const { udp, tcp, port } = await bindBoth();
+  const host = at.host ?? '127.0.0.1';
+  const { udp, tcp, port } = await bindBoth(host, at.port ?? 0);
   const conns = new Set<Socket>();
   udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     const out = respond(state.zone, msg, queries, true);
@@ -219,9 +229,9 @@ export async function startDnsServer(zone: ZoneFixture): Promise<DnsServer> {
     serveTcp(s, (m) => respond(state.zone, m, queries, false));
   });
   return {
-    host: '127.0.0.1',
+    host,
     port,
-    server: `127.0.0.1:${port}`,
+    server: `${host}:${port}`,
     queries,
     setZone(z: ZoneFixture) {
       state.zone = z;

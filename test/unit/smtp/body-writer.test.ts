@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BodyNulError, encodeBody, encodeBodySync } from '../../../src/smtp/body-writer.ts';
+import {
+  BodyNulError,
+  createBodyEncoder,
+  encodeBody,
+  encodeBodySync,
+} from '../../../src/smtp/body-writer.ts';
 
 const s = (x: string) => Buffer.from(x, 'latin1');
 /** Reference normalization: every CRLF, bare CR, bare LF → CRLF; a final CRLF when missing. */
@@ -27,6 +32,20 @@ describe('body writer', () => {
     expect(encodeBodySync(s('x\r\n'), true).toString('latin1')).toBe('x\r\n.\r\n');
     expect(encodeBodySync(s('x\r'), true).toString('latin1')).toBe('x\r\n.\r\n');
     expect(encodeBodySync(s('.'), false).toString('latin1')).toBe('.\r\n');
+  });
+
+  it('passes CRLF chunks without a leading dot through without a copy; others are rewritten', () => {
+    const enc = createBodyEncoder(true);
+    const clean = s('Subject: x\r\n\r\nline one\r\nline two\r\n');
+    const out = enc.push(clean);
+    expect(out.buffer).toBe(clean.buffer);
+    expect(out.byteOffset).toBe(clean.byteOffset);
+    expect(out.length).toBe(clean.length);
+    // The next chunk starts a line with '.', so it must be stuffed (a copy).
+    expect(enc.push(s('.dot\r\n')).toString('latin1')).toBe('..dot\r\n');
+    expect(enc.push(s('a\r\n.b\r\n')).toString('latin1')).toBe('a\r\n..b\r\n');
+    expect(enc.push(s('bare\nlf\r\n')).toString('latin1')).toBe('bare\r\nlf\r\n');
+    expect(enc.end().toString('latin1')).toBe('.\r\n');
   });
 
   it('refuses NUL', () => {

@@ -1,0 +1,344 @@
+/**
+ * `npm run bench:postfix`: Postfix and mxq drain the same pre-filled queue into the same
+ * smtp-sink, alternately, per workload (workloads.ts); plus the raw ceiling smtp-source → smtp-sink.
+ *
+ * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--no-write]
+ * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
+ * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
+ * clock runs from release until the sink has counted the last message), the figures (median
+ * msg/s of interleaved rounds; CPU ms per delivered message of every process of the side, Redis
+ * included; peak RSS of the largest process; release → 250 p50/p99; new connections (sink
+ * sessions) and DNS queries per delivery; Redis commands per delivery) and the table written
+ * into BENCHMARKS.md between markers. Everything listens on 127.x loopback addresses of a block
+ * from the loopback allocator (sink on :25, DNS on :53 of that block: nothing is taken from
+ * 127.0.0.1:25). Every started process is stopped on exit, SIGINT and SIGTERM.
+ * Never: sends off loopback, changes a system file (the Postfix instance is private, see
+ * postfix-instance.ts), waits unbounded (each drain gives up after --max-drain seconds).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import nodemailer from 'nodemailer';
+import { startDnsServer } from '../../test/support/dns-server.ts';
+import { allocateLoopbackBlock } from '../../test/support/loopback.ts';
+import { freePort } from '../../test/support/net-util.ts';
+import { postfixTool, startSmtpSink } from '../../test/support/postfix.ts';
+import { commandBreakdown, prepareMxqRound } from './mxq-side.ts';
+import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
+import { cpuDelta, cpuSample, peakRssKiB } from './proc-stats.ts';
+import { type Row, renderTable, summarize } from './report.ts';
+import { DOMAINS, messageOf, sendInput, type Workload, workloads } from './workloads.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    scale: { type: 'string' },
+    only: { type: 'string' },
+    'max-drain': { type: 'string', default: '120' },
+    processes: { type: 'string', default: String(cpus().length) },
+    'no-write': { type: 'boolean', default: false },
+    // Profiling aids: only the mxq side, workers under `node --cpu-prof`, Redis commands by name.
+    'mxq-only': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    commandstats: { type: 'boolean', default: false },
+    // Before/after: also run mxq workers from this other checkout, interleaved, labelled "mxq@base".
+    'base-root': { type: 'string' },
+  },
+});
+const quick = values.quick === true;
+const ROUNDS = Number(values.rounds ?? (quick ? 1 : 3));
+const SCALE = Number(values.scale ?? (quick ? 0.1 : 0.5));
+const MAX_DRAIN_MS = Number(values['max-drain']) * 1000;
+const PROCESSES = Number(values.processes);
+const TOTAL_CONCURRENCY = 20;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const cleanups: Array<() => Promise<void>> = [];
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    const f = cleanups.pop();
+    try {
+      await f?.();
+    } catch (err) {
+      log(`cleanup: ${String(err)}`);
+    }
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: stopping everything`);
+    void cleanupAll().then(() => process.exit(130));
+  });
+}
+
+const block = allocateLoopbackBlock();
+cleanups.push(async () => block.release());
+const SINK_IP = block.addr(1);
+const DNS_IP = block.addr(2);
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  log(ensurePostfixInstalled(log));
+  const zone: Record<string, { MX?: Array<[number, string]>; A?: string[] }> = {
+    'relay.bench.test': { A: [SINK_IP] },
+  };
+  for (const d of DOMAINS) {
+    zone[d] = { MX: [[10, `mx.${d}`]] };
+    zone[`mx.${d}`] = { A: [SINK_IP] };
+  }
+  const dns = await startDnsServer(zone, { host: DNS_IP, port: 53 });
+  cleanups.push(() => dns.stop());
+  const sink = await startSmtpSink({ host: SINK_IP, port: 25, args: ['-c', '-h', 'sink.bench.test'] });
+  cleanups.push(() => sink.stop());
+  const counters = () => {
+    const all = [...sink.output().matchAll(/sess=(\d+) quit=\d+ mesg=(\d+)/g)];
+    const last = all[all.length - 1];
+    return { sess: Number(last?.[1] ?? 0), mesg: Number(last?.[2] ?? 0) };
+  };
+  const rows: Row[] = [];
+  rows.push(await rawCeiling(counters));
+  const only = values.only === undefined ? undefined : new RegExp(values.only);
+  for (const w of workloads(SCALE).filter((x) => only === undefined || only.test(x.name))) {
+    log(`workload: ${w.name}`);
+    const smtpdPort = await freePort('127.0.0.1');
+    const pf = await startPostfixInstance({
+      smtpdPort,
+      relayhost: w.relay ? `[${SINK_IP}]` : '',
+      nameserver: DNS_IP,
+    });
+    cleanups.push(() => pf.stop());
+    for (let r = 0; r < ROUNDS; r++) {
+      if (values['mxq-only'] !== true) rows.push(await postfixRound(w, pf, counters, dns.queries));
+      rows.push(await mxqRound(w, counters, dns.queries));
+      const base = values['base-root'];
+      if (base !== undefined) rows.push({ ...(await mxqRound(w, counters, dns.queries, base)), system: 'mxq@base' });
+      log(
+        `  round ${r + 1}: ${rows
+          .slice(-2)
+          .map((x) => `${x.system} ${x.rate.toFixed(0)}/s`)
+          .join(', ')}`,
+      );
+    }
+    await cleanups.pop()?.();
+  }
+  const table = renderTable(summarize(rows));
+  const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
+  const argv = process.argv.slice(2).join(' ');
+  const head = [
+    `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${gitCommit()}, ` +
+      `load average before ${loadavg()[0]?.toFixed(1)}, run time ${minutes} min.`,
+    `Command: \`npm run bench:postfix${argv === '' ? '' : ` -- ${argv}`}\` (rounds ${ROUNDS}, scale ${SCALE}, ` +
+      `mxq ${PROCESSES} worker processes × ${TOTAL_CONCURRENCY / PROCESSES}, Postfix ` +
+      'default_destination_concurrency_limit 20).',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${postfixVersion()}, ${redisVersion()}.`,
+  ].join('\n');
+  process.stdout.write(`${head}\n\n${table}\n`);
+  if (values['no-write'] !== true) writeBenchmarks(`${head}\n\n${table}\n`);
+}
+
+type Counters = () => { sess: number; mesg: number };
+
+async function waitForSink(counters: Counters, target: number, t0: number): Promise<number> {
+  while (counters().mesg < target) {
+    if (Date.now() - t0 > MAX_DRAIN_MS) throw new Error(`drain did not finish in ${MAX_DRAIN_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now();
+}
+
+async function rawCeiling(counters: Counters): Promise<Row> {
+  const n = Math.round(20_000 * SCALE);
+  const before = counters();
+  const tool = postfixTool('smtp-source');
+  const t0 = Date.now();
+  const args = ['-s', String(TOTAL_CONCURRENCY), '-d', '-m', String(n), '-l', '2048'];
+  args.push('-f', 'bench@source.bench.test', '-t', 'rcpt@relay.bench.test', `${SINK_IP}:25`);
+  await new Promise<void>((done, fail) => {
+    const c = spawn(tool.path, args, { env: tool.env, stdio: 'ignore' });
+    c.on('exit', (code) => (code === 0 ? done() : fail(new Error(`smtp-source exited ${code}`))));
+  });
+  const t1 = await waitForSink(counters, before.mesg + n, t0);
+  const after = counters();
+  return {
+    workload: `raw ceiling: smtp-source → smtp-sink, ${n} × 2 KB, 20 sessions`,
+    system: 'smtp-source',
+    rate: n / ((t1 - t0) / 1000),
+    deliveries: n,
+    cpuMsPerMsg: undefined,
+    peakRssMiB: undefined,
+    conns: (after.sess - before.sess) / n,
+  };
+}
+
+async function postfixRound(
+  w: Workload,
+  pf: PostfixInstance,
+  counters: Counters,
+  queries: unknown[],
+): Promise<Row> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: pf.smtpdPort,
+    pool: true,
+    maxConnections: 10,
+    maxMessages: Number.POSITIVE_INFINITY,
+    secure: false,
+    ignoreTLS: true,
+  });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < w.count) {
+        const i = next++;
+        const s = sendInput(w, i);
+        await transport.sendMail({ envelope: { from: s.from, to: s.to }, raw: messageOf(w.bodyBytes) });
+      }
+    }),
+  );
+  transport.close();
+  const deadline = Date.now() + 60_000;
+  while (pf.queued() < w.count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const master = pf.masterPid();
+  if (master === undefined) throw new Error('postfix master is not running');
+  const expected = w.count * w.perMessage;
+  const before = counters();
+  const q0 = queries.length;
+  const cpu0 = cpuSample([master]);
+  const logFrom = pf.maillog().length;
+  const t0 = Date.now();
+  await pf.postsuper(['-H', 'ALL']);
+  await pf.flush();
+  const t1 = await waitForSink(counters, before.mesg + expected, t0);
+  const cpu = cpuDelta(cpu0, cpuSample([master]));
+  const after = counters();
+  const lat: number[] = [];
+  for (const m of pf
+    .maillog()
+    .slice(logFrom)
+    .matchAll(/delays=[\d.]+\/([\d.]+)\/([\d.]+)\/([\d.]+).*status=sent/g)) {
+    lat.push((Number(m[1]) + Number(m[2]) + Number(m[3])) * 1000);
+  }
+  return {
+    workload: w.name,
+    system: 'Postfix',
+    rate: expected / ((t1 - t0) / 1000),
+    deliveries: expected,
+    cpuMsPerMsg: cpu / expected,
+    peakRssMiB: peakRssKiB([master]) / 1024,
+    latencies: lat,
+    conns: (after.sess - before.sess) / expected,
+    dnsPerMsg: (queries.length - q0) / expected,
+  };
+}
+
+async function mxqRound(
+  w: Workload,
+  counters: Counters,
+  queries: unknown[],
+  workerRoot?: string,
+): Promise<Row> {
+  const options = {
+    relayhost: w.relay ? `[${SINK_IP}]` : '',
+    dnsServers: [`${DNS_IP}:53`],
+    myhostname: 'mxq.bench.test',
+  };
+  const round = await prepareMxqRound({
+    tmpDir: tmpdir(),
+    fsync: w.fsync,
+    options,
+    processes: PROCESSES,
+    concurrency: Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
+    count: w.count,
+    input: (i) => sendInput(w, i),
+    ...(workerRoot !== undefined ? { workerRoot } : {}),
+    ...(values['cpu-prof'] !== undefined
+      ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }
+      : {}),
+  });
+  cleanups.push(() => round.stop());
+  try {
+    const expected = w.count * w.perMessage;
+    const roots = [...round.workers.map((c) => c.pid ?? 0), round.redis.pid];
+    const before = counters();
+    const q0 = queries.length;
+    const cmd0 = await round.commands();
+    const cpuW0 = cpuSample(roots.slice(0, -1));
+    const cpuR0 = cpuSample(roots.slice(-1));
+    const t0 = Date.now();
+    await round.resume();
+    const t1 = await waitForSink(counters, before.mesg + expected, t0);
+    const cpuW = cpuDelta(cpuW0, cpuSample(roots.slice(0, -1)));
+    const cpuR = cpuDelta(cpuR0, cpuSample(roots.slice(-1)));
+    const after = counters();
+    const cmds = (await round.commands()) - cmd0;
+    if (values.commandstats === true) log(await commandBreakdown(round.admin, expected));
+    const sent = await round.sentTimes();
+    return {
+      workload: w.name,
+      system: 'mxq',
+      rate: expected / ((t1 - t0) / 1000),
+      deliveries: expected,
+      cpuMsPerMsg: (cpuW + cpuR) / expected,
+      redisCpuMsPerMsg: cpuR / expected,
+      peakRssMiB: peakRssKiB(roots.slice(0, -1)) / 1024,
+      latencies: sent.map((at) => at - t0),
+      conns: (after.sess - before.sess) / expected,
+      dnsPerMsg: (queries.length - q0) / expected,
+      redisCmdsPerMsg: cmds / expected,
+    };
+  } finally {
+    await cleanups.pop()?.();
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function postfixVersion(): string {
+  try {
+    return `Postfix ${execFileSync('/usr/sbin/postconf', ['-dh', 'mail_version'], { encoding: 'utf8' }).trim()}`;
+  } catch {
+    return 'Postfix ?';
+  }
+}
+
+function redisVersion(): string {
+  try {
+    return execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'redis ?';
+  }
+}
+
+const START = '<!-- bench:postfix:start -->';
+const END = '<!-- bench:postfix:end -->';
+
+function writeBenchmarks(section: string): void {
+  const file = join(REPO, 'BENCHMARKS.md');
+  const text = readFileSync(file, 'utf8');
+  const block = `${START}\n${section}${END}`;
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  const out =
+    a >= 0 && b > a
+      ? text.slice(0, a) + block + text.slice(b + END.length)
+      : `${text.trimEnd()}\n\n## mxq beside Postfix: delivery-only drain (issue 10)\n\n${block}\n`;
+  writeFileSync(file, out);
+  log(`table written to ${file}`);
+}
+
+try {
+  await main();
+} finally {
+  await cleanupAll();
+}

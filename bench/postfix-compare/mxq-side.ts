@@ -1,0 +1,145 @@
+/**
+ * Benchmark side "mxq": a redis-server and N `mxq worker` processes, for bench/postfix-compare.
+ *
+ * Decides: one fresh redis-server per round (AOF on, `appendfsync` as asked), the worker processes
+ * (`node src/cli/main.ts worker`, logs discarded as a user piping them elsewhere would), and the
+ * delivery-only procedure: pause the BullMQ queue, enqueue with 64 send() calls in flight, start
+ * the workers, wait for them to register, resume, and report the pids to measure.
+ * Never: talks to anything but its own loopback Redis and the sink given in the options.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { DeliveryOptionsInput } from '../../src/core/options.ts';
+import { createMailQueue, type SendInput } from '../../src/queue/mail-queue.ts';
+import { type RedisHandle, startRedis } from '../../test/support/redis.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface MxqRound {
+  redis: RedisHandle;
+  admin: Redis;
+  workers: ChildProcess[];
+  resume(): Promise<void>;
+  /** Redis commands executed so far (INFO commandstats, all commands, those inside Lua included). */
+  commands(): Promise<number>;
+  /** Journal `at` of every recipient recorded as sent (ms). */
+  sentTimes(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+export async function commandCount(admin: Redis): Promise<number> {
+  const info = await admin.info('commandstats');
+  let n = 0;
+  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
+/** Calls per delivery by command name since Redis started (enqueue included: compare runs alike). */
+export async function commandBreakdown(admin: Redis, deliveries: number): Promise<string> {
+  const info = await admin.info('commandstats');
+  const rows = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
+    .map((m) => [m[1], Number(m[2]) / deliveries] as const)
+    .sort((a, b) => b[1] - a[1]);
+  return rows.map(([k, v]) => `  ${k} ${v.toFixed(2)}`).join('\n');
+}
+
+/** Enqueue `count` messages on a paused queue and start workers; `resume()` starts the drain. */
+export async function prepareMxqRound(p: {
+  tmpDir: string;
+  fsync: 'everysec' | 'always';
+  options: DeliveryOptionsInput;
+  processes: number;
+  concurrency: number;
+  count: number;
+  input: (i: number) => SendInput;
+  nodeArgs?: string[];
+  /** Another checkout whose src/cli/main.ts runs the workers (before/after comparisons). */
+  workerRoot?: string;
+}): Promise<MxqRound> {
+  const redis = await startRedis({ args: ['--appendfsync', p.fsync] });
+  const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const prefix = '{mxq}';
+  const bull = new Queue('deliver', { connection: admin, prefix });
+  await bull.pause();
+  const q = createMailQueue({ redis: redis.url, options: p.options });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < p.count) await q.send(p.input(next++));
+    }),
+  );
+  await q.close();
+  const cfg = join(p.tmpDir, `mxq-${process.pid}.json`);
+  writeFileSync(cfg, JSON.stringify(p.options));
+  const workers = Array.from({ length: p.processes }, () =>
+    spawn(
+      process.execPath,
+      [
+        ...(p.nodeArgs ?? []),
+        join(p.workerRoot ?? REPO, 'src/cli/main.ts'),
+        'worker',
+        '--redis',
+        redis.url,
+        '--concurrency',
+        String(p.concurrency),
+        '--config',
+        cfg,
+        '--drain-timeout',
+        '10',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'], cwd: p.workerRoot ?? REPO },
+    ),
+  );
+  const deadline = Date.now() + 30_000;
+  while ((await bull.getWorkers()).length < p.processes) {
+    if (Date.now() > deadline) throw new Error('mxq workers did not register within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    redis,
+    admin,
+    workers,
+    resume: () => bull.resume(),
+    commands: () => commandCount(admin),
+    async sentTimes() {
+      const out: number[] = [];
+      let cursor = '0';
+      do {
+        const [c, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:journal:*`, 'COUNT', 1000);
+        cursor = c;
+        const pipe = admin.pipeline();
+        for (const k of keys) pipe.hvals(k);
+        for (const [, vals] of (await pipe.exec()) ?? []) {
+          for (const v of vals as string[]) {
+            const e = JSON.parse(v) as { status?: string; at?: number };
+            if (e.status === 'sent' && typeof e.at === 'number') out.push(e.at);
+          }
+        }
+      } while (cursor !== '0');
+      return out;
+    },
+    async stop() {
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((done) => {
+              if (w.exitCode !== null || w.signalCode !== null) return done();
+              const t = setTimeout(() => w.kill('SIGKILL'), 15_000);
+              w.once('exit', () => {
+                clearTimeout(t);
+                done();
+              });
+              w.kill('SIGTERM');
+            }),
+        ),
+      );
+      await bull.close();
+      admin.disconnect();
+      await redis.stop();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The workloads of bench/postfix-compare and the message each one sends.
+ *
+ * Decides: message shapes (text bodies of 78-character lines after a few headers), recipients
+ * (one at a relayhost, one at one of 10 domains by MX, or 10 at 10 domains), counts (scaled by
+ * --quick), Redis fsync mode, and how many messages the sink must see for a drain to be complete.
+ * Never: starts anything.
+ */
+import type { SendInput } from '../../src/queue/mail-queue.ts';
+
+export const DOMAINS = Array.from({ length: 10 }, (_, i) => `d${i}.bench.test`);
+
+export interface Workload {
+  name: string;
+  count: number;
+  bodyBytes: number;
+  /** Relay to the sink as relayhost (true) or by MX of each recipient domain (false). */
+  relay: boolean;
+  recipients: (i: number) => string[];
+  fsync: 'everysec' | 'always';
+  /** Deliveries the sink receives per message (one per destination domain). */
+  perMessage: number;
+}
+
+export function workloads(scale: number): Workload[] {
+  const n = (x: number) => Math.max(50, Math.round(x * scale));
+  return [
+    {
+      name: `${n(20_000)} × 2 KB, relayhost`,
+      count: n(20_000),
+      bodyBytes: 2048,
+      relay: true,
+      recipients: () => ['rcpt@relay.bench.test'],
+      fsync: 'everysec',
+      perMessage: 1,
+    },
+    {
+      name: `${n(20_000)} × 2 KB, relayhost, appendfsync always`,
+      count: n(20_000),
+      bodyBytes: 2048,
+      relay: true,
+      recipients: () => ['rcpt@relay.bench.test'],
+      fsync: 'always',
+      perMessage: 1,
+    },
+    {
+      name: `${n(20_000)} × 2 KB, 10 domains by MX`,
+      count: n(20_000),
+      bodyBytes: 2048,
+      relay: false,
+      recipients: (i) => [`rcpt@${DOMAINS[i % 10]}`],
+      fsync: 'everysec',
+      perMessage: 1,
+    },
+    {
+      name: `${n(5_000)} × 100 KB, relayhost`,
+      count: n(5_000),
+      bodyBytes: 102_400,
+      relay: true,
+      recipients: () => ['rcpt@relay.bench.test'],
+      fsync: 'everysec',
+      perMessage: 1,
+    },
+    {
+      name: `${n(2_000)} × 2 KB × 10 recipients at 10 domains`,
+      count: n(2_000),
+      bodyBytes: 2048,
+      relay: false,
+      recipients: () => DOMAINS.map((d, j) => `r${j}@${d}`),
+      fsync: 'everysec',
+      perMessage: 10,
+    },
+  ];
+}
+
+const cache = new Map<number, Buffer>();
+
+/** A message of about `payloadBytes` body bytes (the same bytes for both systems). */
+export function messageOf(payloadBytes: number): Buffer {
+  const hit = cache.get(payloadBytes);
+  if (hit !== undefined) return hit;
+  const head =
+    'From: <bench@source.bench.test>\r\nTo: <rcpt@relay.bench.test>\r\nSubject: bench\r\n' +
+    'Message-ID: <b@source.bench.test>\r\n\r\n';
+  const line = `${'La la la la '.repeat(6)}lalala\r\n`;
+  const buf = Buffer.from(head + line.repeat(Math.max(1, Math.round(payloadBytes / line.length))));
+  cache.set(payloadBytes, buf);
+  return buf;
+}
+
+export function sendInput(w: Workload, i: number): SendInput {
+  return { from: 'bench@source.bench.test', to: w.recipients(i), message: messageOf(w.bodyBytes) };
+}

@@ -1,0 +1,128 @@
+/**
+ * One job run's reads and pass bookkeeping in single round trips (issue 10: one job = one load).
+ *
+ * Decides: `loadRun` joins the message's current pass and reads body, meta and journal in one
+ * script (atomic: a message deleted meanwhile is seen as gone, and then no pass entry is written);
+ * `leavePassForReport` takes the run out of the pass and, when that closed the pass, tells in the
+ * same script whether a failure report may be owed (a journal entry not recorded as sent whose
+ * recipient is not in the reported set). Only then does the caller go through bounce-dispatch's
+ * claim/read/report path; a message whose recipients were all sent closes its pass in one call.
+ * The check is conservative: an entry it cannot read as sent counts as possibly failed.
+ * All keys share the installation's hash tag, so the scripts are Redis-Cluster safe.
+ * Never: writes the journal or events (journal.ts), releases the message (message-store.ts),
+ * decides who is reported (bounce-plan.ts).
+ */
+import { Command, type Redis } from 'ioredis';
+import type { QueueKeys } from '../queue/keys.ts';
+import { parseJournal } from './journal.ts';
+import {
+  JOURNAL_TTL_SEC,
+  parseMeta,
+  RELEASE_SCRIPT,
+  releaseArgs,
+  type StoredMessage,
+} from './message-store.ts';
+import type { WorkerJournalEntry } from './outcome-plan.ts';
+
+const LOAD_RUN_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('SADD', KEYS[2], ARGV[1])
+return { redis.call('HMGET', KEYS[1], 'body', 'meta'), redis.call('HGETALL', KEYS[3]) }
+`;
+
+export interface LoadedRun {
+  stored: StoredMessage;
+  journal: Map<string, WorkerJournalEntry>;
+}
+
+/** Join the pass and load body, meta and journal; undefined when the message is gone. */
+export async function loadRun(
+  redis: Redis,
+  keys: QueueKeys,
+  queueId: string,
+  jobId: string,
+): Promise<LoadedRun | undefined> {
+  // Replies as Buffers (the body is bytes). A Command of its own: ioredis' callBuffer() loses the
+  // command name under enableAutoPipelining.
+  const cmd = new Command(
+    'eval',
+    [LOAD_RUN_SCRIPT, 3, keys.message(queueId), keys.messagePass(queueId), keys.journal(queueId), jobId],
+    { replyEncoding: null },
+  );
+  void redis.sendCommand(cmd);
+  const r: unknown = await cmd.promise;
+  if (!Array.isArray(r)) return undefined;
+  const [fields, flat] = r as [Array<Buffer | null>, Buffer[]];
+  const [body, meta] = fields;
+  if (!body || !meta) return undefined;
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    pairs.push([String(flat[i]), String(flat[i + 1])]);
+  }
+  return { stored: { body, meta: parseMeta(meta.toString('utf8')) }, journal: parseJournal(pairs) };
+}
+
+const LEAVE_PASS_SCRIPT = `
+redis.call('SREM', KEYS[1], ARGV[1])
+local left = redis.call('SCARD', KEYS[1])
+if left > 0 then return left end
+local j = redis.call('HGETALL', KEYS[2])
+for i = 1, #j, 2 do
+  if not string.find(j[i + 1], '"status":"sent"', 1, true) then
+    if redis.call('SISMEMBER', KEYS[3], j[i]) == 0 then return -1 end
+  end
+end
+return 0
+`;
+
+/**
+ * Leave the message's pass. Returns 'open' (other jobs still in it), 'closed' (closed, nothing
+ * can be owed) or 'report' (closed, and a failure report may be owed: run bounce-dispatch).
+ */
+export async function leavePassForReport(
+  redis: Redis,
+  keys: QueueKeys,
+  queueId: string,
+  jobId: string,
+): Promise<'open' | 'closed' | 'report'> {
+  const n = Number(
+    await redis.eval(
+      LEAVE_PASS_SCRIPT,
+      3,
+      keys.messagePass(queueId),
+      keys.journal(queueId),
+      keys.messageReported(queueId),
+      jobId,
+    ),
+  );
+  return n > 0 ? 'open' : n === 0 ? 'closed' : 'report';
+}
+
+// KEYS as RELEASE_SCRIPT's (5 journal, 6 pass, 7 reported); -2: pass closed and a report may be
+// owed, nothing released; otherwise RELEASE_SCRIPT's answer.
+const FINISH_SCRIPT = `
+redis.call('SREM', KEYS[6], ARGV[1])
+if redis.call('SCARD', KEYS[6]) == 0 then
+  local j = redis.call('HGETALL', KEYS[5])
+  for i = 1, #j, 2 do
+    if not string.find(j[i + 1], '"status":"sent"', 1, true) then
+      if redis.call('SISMEMBER', KEYS[7], j[i]) == 0 then return -2 end
+    end
+  end
+end
+${RELEASE_SCRIPT}`;
+
+/**
+ * The end of a run that requeues nothing, in one script: leave the pass and, unless that closed
+ * the pass with a report possibly owed ('report': nothing released, the caller sends the report
+ * then releases), count the job as terminal. `left` is releaseJob's answer (0: message removed).
+ */
+export async function finishRun(
+  redis: Redis,
+  keys: QueueKeys,
+  p: { queueId: string; jobId: string; journalTtlSec?: number },
+): Promise<{ report: true } | { report: false; left: number }> {
+  const ttl = p.journalTtlSec ?? JOURNAL_TTL_SEC;
+  const n = Number(await redis.eval(FINISH_SCRIPT, 7, ...releaseArgs(keys, p.queueId, p.jobId, ttl)));
+  return n === -2 ? { report: true } : { report: false, left: n };
+}
