@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { destinationStatus } from '../../src/destinations/lease-store.ts';
 import { createMailQueue, type MailQueue } from '../../src/queue/mail-queue.ts';
 import { allocateLoopbackBlock } from '../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
@@ -99,6 +100,15 @@ it('a deferred message follows a relayhost changed after it was queued', async (
     30_000,
   );
   expect(deferred).toBe(true);
+  // A 451 to RCPT is no hop status: the destination is not suspended, its window grew.
+  const greyDest = await destinationStatus(
+    redis,
+    prefix,
+    `smtp:[${block.addr(3)}]:${greylist.port}`,
+    Date.now(),
+  );
+  expect(greyDest.suspendedUntil).toBeUndefined();
+  expect(greyDest.window).toBeGreaterThan(5);
   first.proc.kill('SIGTERM');
   await first.exited;
   const second = worker(
