@@ -8,6 +8,7 @@
  * Durations: the input accepts a number of seconds or a Postfix time string ("300s", "5m", "2h",
  * "5d", "1w"); ResolvedOptions holds every duration in **milliseconds** under the same name.
  */
+import { badAllowlistEntries } from './address-policy.ts';
 import type { RequireTlsPolicy, TlsLevel } from './types.ts';
 
 export type Duration = number | string;
@@ -124,6 +125,13 @@ export interface DeliveryOptionsInput {
   /** Where failures of null-sender mail are reported ('' = only logged). */
   bounceNoticeRecipient?: string;
   doubleBounceSender?: string;
+
+  // --- chaos: address policy (G25) ---
+  /**
+   * Special-use addresses (CIDR "127.0.0.0/8" or single addresses) that deliveries to a recipient's
+   * own domain may connect to anyway (core/address-policy.ts). Empty: none.
+   */
+  smtpAddressAllowlist?: string[];
 }
 
 type DurationKeys = {
@@ -250,6 +258,9 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   delayWarningTime: '0h',
   bounceNoticeRecipient: '',
   doubleBounceSender: 'double-bounce',
+
+  // --- chaos: address policy (G25) ---
+  smtpAddressAllowlist: [],
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -288,5 +299,9 @@ export function resolveOptions(input: DeliveryOptionsInput = {}): ResolvedOption
     merged[name] = parseDurationMs(merged[name] as Duration, name);
   }
   if (merged.smtpHeloName === '') merged.smtpHeloName = merged.myhostname;
+  const badAllow = badAllowlistEntries(merged.smtpAddressAllowlist as string[]);
+  if (badAllow.length > 0) {
+    throw new RangeError(`smtpAddressAllowlist: not an address or CIDR range: "${badAllow.join('", "')}"`);
+  }
   return merged as ResolvedOptions;
 }
