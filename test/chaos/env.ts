@@ -37,7 +37,11 @@ export interface ChaosEnv {
   /** Send `n` messages of 1–3 recipients; `local(i, j)` names recipient j of message i. */
   load(n: number, local?: (i: number, j: number) => string, seed?: number): Promise<SentMessage[]>;
   /** Poll the checker until no recipient is deferred (or `allowDeferred` says so). */
-  settle(sent: SentMessage[], timeoutMs: number, allowDeferred?: (r: Reconciliation) => boolean): Promise<Reconciliation>;
+  settle(
+    sent: SentMessage[],
+    timeoutMs: number,
+    allowDeferred?: (r: Reconciliation) => boolean,
+  ): Promise<Reconciliation>;
   report(name: string, r: Reconciliation, extra?: Record<string, number>): void;
   close(): Promise<void>;
 }
@@ -55,7 +59,13 @@ export function rng(seed: number): () => number {
 }
 
 export async function chaosEnv(
-  p: { name: string; redisArgs?: string[]; options?: DeliveryOptionsInput; concurrency?: number; lmtp?: boolean } = {
+  p: {
+    name: string;
+    redisArgs?: string[];
+    options?: DeliveryOptionsInput;
+    concurrency?: number;
+    lmtp?: boolean;
+  } = {
     name: 'chaos',
   },
 ): Promise<ChaosEnv> {
@@ -64,7 +74,10 @@ export async function chaosEnv(
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   client.on('error', () => {});
   const peer = await startFaultPeer({ host: block.addr(1), ...(p.lmtp ? { lmtp: true } : {}) });
-  const zone: ZoneFixture = { 'mx.chaos.test': { A: [block.addr(1)] }, 'src.test': { MX: [[10, 'mx.chaos.test']] } };
+  const zone: ZoneFixture = {
+    'mx.chaos.test': { A: [block.addr(1)] },
+    'src.test': { MX: [[10, 'mx.chaos.test']] },
+  };
   for (const d of DOMAINS) zone[d] = { MX: [[10, 'mx.chaos.test']] };
   const dns = await startDnsServer(zone);
   const prefix = `{${p.name}}`;
@@ -78,7 +91,7 @@ export async function chaosEnv(
     ...p.options,
   };
   const config = await writeConfig(options);
-  const mq = createMailQueue({ redis: redis.url, prefix, options });
+  const mq = createMailQueue({ redis: redis.url, prefix, options, sendTimeoutMs: 1000 });
   const workers: WorkerProcess[] = [];
   const env: ChaosEnv = {
     redis,
@@ -108,7 +121,8 @@ export async function chaosEnv(
       for (let i = 0; i < n; i++) {
         const k = 1 + Math.floor(random() * 3);
         const to: string[] = [];
-        for (let j = 0; j < k; j++) to.push(`${local(i, j)}@${DOMAINS[Math.floor(random() * DOMAINS.length)]}`);
+        for (let j = 0; j < k; j++)
+          to.push(`${local(i, j)}@${DOMAINS[Math.floor(random() * DOMAINS.length)]}`);
         const { queueId } = await mq.send({
           from: 'app@src.test',
           to,

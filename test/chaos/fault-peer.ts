@@ -150,7 +150,13 @@ export async function startFaultPeer(opts: {
             sock.destroy();
             return;
           }
-          write(f === 'lmtp452' ? '452 4.2.2 mailbox full\r\n' : f === 'lmtp550' ? '550 5.1.1 no such user\r\n' : '250 2.0.0 Ok\r\n');
+          write(
+            f === 'lmtp452'
+              ? '452 4.2.2 mailbox full\r\n'
+              : f === 'lmtp550'
+                ? '550 5.1.1 no such user\r\n'
+                : '250 2.0.0 Ok\r\n',
+          );
         }
       }
       rcpts = [];
@@ -160,7 +166,9 @@ export async function startFaultPeer(opts: {
       const verb = line.slice(0, 4).toUpperCase();
       if (verb === 'EHLO' || verb === 'LHLO' || verb === 'HELO') {
         if (close421('ehlo')) return;
-        write('250-fault.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SIZE 20000000\r\n');
+        write(
+          '250-fault.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SIZE 20000000\r\n',
+        );
       } else if (verb === 'MAIL') {
         if (close421('mail')) return;
         rcpts = [];
