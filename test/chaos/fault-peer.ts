@@ -7,6 +7,7 @@
  *  - `dropdotN`: the first N transactions that carry this recipient are received whole, then the
  *    connection is closed after the final dot without a reply (the RFC 1047 window). Counted as a
  *    copy AND as a drop: a correct client defers and sends again, so copies == 1 + drops.
+ *  - `slowdotN`: the reply after the final dot comes N seconds late (default 3) (a delivery in flight).
  *  - `r550`: RCPT gets 550 5.1.1 (bounce). `r452N`: RCPT gets 452 4.2.2 the first N times.
  *  - `lmtp452`, `lmtp550` (LMTP only): the per-recipient reply after DATA is 452 / 550.
  *  - `lmtpcut` (LMTP only): the connection closes before this recipient's DATA reply (and those
@@ -141,7 +142,10 @@ export async function startFaultPeer(opts: {
         sock.destroy();
         return;
       }
-      if (!opts.lmtp) {
+      const slow = rcpts.map(fault).find((f) => f.kind === 'slowdot');
+      if (!opts.lmtp && slow !== undefined) {
+        setTimeout(() => write('250 2.0.0 Ok: queued\r\n'), (slow.n === 1 ? 3 : slow.n) * 1000);
+      } else if (!opts.lmtp) {
         write('250 2.0.0 Ok: queued\r\n');
       } else {
         for (const r of rcpts) {
