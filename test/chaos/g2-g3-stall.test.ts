@@ -36,7 +36,11 @@ it('G2: the holder of one job killed 5 times: the job still ends delivered, none
     const w = await env.spawn();
     await until('job X active', () => jobActive(jobId), 30_000);
     // let the delivery reach the server (the slow dot) before killing its holder
-    await until('X reached the server', async () => ((env.peer.copies.get('slowdot-x@d1.test') ?? 0) > i ? true : undefined), 30_000).catch(() => undefined);
+    await until(
+      'X reached the server',
+      async () => ((env.peer.copies.get('slowdot-x@d1.test') ?? 0) > i ? true : undefined),
+      30_000,
+    ).catch(() => undefined);
     w.proc.kill('SIGKILL');
     await w.exited;
     kills++;
@@ -55,7 +59,11 @@ it('G2: the holder of one job killed 5 times: the job still ends delivered, none
 it('G3: a worker frozen past its lock duration, then resumed, causes no loss and no extra side effects', async () => {
   const a = await env.spawn();
   const sent = await env.load(12, (i, j) => (j === 0 ? `slowdot2-g3m${i}` : `g3m${i}x${j}`), 3);
-  await until('A has deliveries in flight', async () => (env.peer.connections > 0 ? true : undefined), 30_000);
+  await until(
+    'A has deliveries in flight',
+    async () => (env.peer.connections > 0 ? true : undefined),
+    30_000,
+  );
   await new Promise((r) => setTimeout(r, 500));
   a.proc.kill('SIGSTOP');
   const b = await env.spawn();

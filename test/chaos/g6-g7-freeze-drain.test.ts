@@ -32,7 +32,11 @@ it('G6: Redis frozen: send() fails fast, nothing accepted is lost, workers resum
   for (let i = 0; i < 3; i++) {
     const to = [`g6f${i}@${DOMAINS[i]}`];
     try {
-      const { queueId } = await env.mq.send({ from: 'app@src.test', to, message: 'Subject: g6\r\n\r\nx\r\n' });
+      const { queueId } = await env.mq.send({
+        from: 'app@src.test',
+        to,
+        message: 'Subject: g6\r\n\r\nx\r\n',
+      });
       frozenSent.push({ queueId, recipients: to });
     } catch (err) {
       expect((err as Error).name).toBe('MailQueueUnavailableError');
