@@ -12,7 +12,7 @@ import { appendFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { DeliveryOptionsInput } from '../../src/core/options.ts';
 import { createMailQueue, type MailQueue } from '../../src/queue/mail-queue.ts';
-import { spawnWorker, stopWorker, type WorkerProcess, workerReady, writeConfig } from '../e2e/helpers.ts';
+import { spawnWorker, stopWorker, type WorkerProcess, writeConfig } from '../e2e/helpers.ts';
 import { type DnsServer, startDnsServer, type ZoneFixture } from '../support/dns-server.ts';
 import { allocateLoopbackBlock } from '../support/loopback.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
@@ -111,7 +111,12 @@ export async function chaosEnv(
         extra: ['--concurrency', String(p.concurrency ?? 4), ...extra],
       });
       workers.push(w);
-      await workerReady(w);
+      // generous under load (other test files and helpers share two cores)
+      await until(
+        'worker started',
+        async () => (w.output().includes('"worker-started"') ? true : undefined),
+        60_000,
+      );
       return w;
     },
     live: () => workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null),
