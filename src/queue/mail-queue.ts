@@ -42,6 +42,13 @@ export interface MailQueueOptions {
    * 5000). A send that times out rejects: never queued offline to be written later unseen.
    */
   sendTimeoutMs?: number;
+  /**
+   * Replicas that must hold a message before send() resolves (Redis WAIT; default 0). With
+   * Sentinel or Cluster failover, a write acknowledged by the primary alone can vanish; with 1 or
+   * more, send() resolves only once that many replicas have it, and rejects otherwise (the write
+   * may still survive: a retry can duplicate, never lose).
+   */
+  sendReplicaAcks?: number;
 }
 
 export interface MailQueue {
@@ -147,6 +154,19 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
       sendTimeoutMs,
       `Redis did not answer within ${sendTimeoutMs} ms; message ${queueId} may or may not have been accepted`,
     );
+    const acks = opts.sendReplicaAcks ?? 0;
+    if (acks > 0) {
+      const got = await withDeadline(
+        redis.wait(acks, sendTimeoutMs),
+        sendTimeoutMs + 1000,
+        `Redis WAIT did not answer; message ${queueId} may or may not survive a failover`,
+      );
+      if (got < acks) {
+        throw new MailQueueUnavailableError(
+          `message ${queueId} reached ${got} of ${acks} replicas within ${sendTimeoutMs} ms; it may or may not survive a failover`,
+        );
+      }
+    }
     return { queueId, jobIds };
   }
 

@@ -8,9 +8,10 @@
  * 69 no Redis (EX_UNAVAILABLE).
  * Never: parses argv (src/cli/worker.ts does), delivers mail itself.
  */
-import { Redis } from 'ioredis';
+
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import {
   type EmbeddedRedis,
@@ -65,8 +66,7 @@ export async function drainWorker(
 }
 
 async function redisSafetyOk(url: string, a: WorkerMainArgs): Promise<boolean> {
-  const probe = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true });
-  probe.on('error', () => {});
+  const probe = createRedisClient(url, { maxRetriesPerRequest: 2, lazyConnect: true });
   try {
     await probe.connect();
     const verdict = await checkRedisSafety(probe);

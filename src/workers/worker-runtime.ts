@@ -9,10 +9,11 @@
  * Never: reads the environment or argv (worker-main.ts and the CLI do), decides outcomes.
  */
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
@@ -59,11 +60,11 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
   const prefix = cfg.prefix ?? DEFAULT_PREFIX;
   const keys = queueKeys(prefix);
   const logger = cfg.logger;
-  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err: Error) =>
     logger.warn({ event: 'redis-error', err: err.message }, 'redis connection error'),
   );
-  const workerConnection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
   workerConnection.on('error', () => {
     // reported through the worker's own 'error' listener
   });

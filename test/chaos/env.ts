@@ -9,8 +9,9 @@
  * Never: asserts (the tests do); runs unbounded loops.
  */
 import { appendFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DeliveryOptionsInput } from '../../src/core/options.ts';
+import { createRedisClient } from '../../src/queue/connection.ts';
 import { createMailQueue, type MailQueue } from '../../src/queue/mail-queue.ts';
 import { spawnWorker, stopWorker, type WorkerProcess, writeConfig } from '../e2e/helpers.ts';
 import { type DnsServer, startDnsServer, type ZoneFixture } from '../support/dns-server.ts';
@@ -23,7 +24,10 @@ import { type FaultPeer, startFaultPeer } from './fault-peer.ts';
 export const DOMAINS = Array.from({ length: 8 }, (_, i) => `d${i}.test`);
 
 export interface ChaosEnv {
-  redis: RedisHandle;
+  /** The Redis URL workers and the queue use (a redis-sentinel:// URL in the Sentinel case). */
+  url: string;
+  /** The scene's own redis-server (throws when the scene runs on an external Redis). */
+  ownRedis(): RedisHandle;
   client: Redis;
   dns: DnsServer;
   peer: FaultPeer;
@@ -62,6 +66,10 @@ export async function chaosEnv(
   p: {
     name: string;
     redisArgs?: string[];
+    /** Use this Redis instead of starting one (e.g. a redis-sentinel:// URL). */
+    redisUrl?: string;
+    /** send() waits for this many replicas (Redis WAIT). */
+    replicaAcks?: number;
     options?: DeliveryOptionsInput;
     concurrency?: number;
     lmtp?: boolean;
@@ -70,9 +78,10 @@ export async function chaosEnv(
   },
 ): Promise<ChaosEnv> {
   const block = allocateLoopbackBlock();
-  const redis = await startRedis(p.redisArgs ? { args: p.redisArgs } : {});
-  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  client.on('error', () => {});
+  const redis =
+    p.redisUrl === undefined ? await startRedis(p.redisArgs ? { args: p.redisArgs } : {}) : undefined;
+  const url = p.redisUrl ?? redis?.url ?? '';
+  const client = createRedisClient(url, { maxRetriesPerRequest: null });
   const peer = await startFaultPeer({ host: block.addr(1), ...(p.lmtp ? { lmtp: true } : {}) });
   const zone: ZoneFixture = {
     'mx.chaos.test': { A: [block.addr(1)] },
@@ -91,10 +100,20 @@ export async function chaosEnv(
     ...p.options,
   };
   const config = await writeConfig(options);
-  const mq = createMailQueue({ redis: redis.url, prefix, options, sendTimeoutMs: 1000 });
+  const mq = createMailQueue({
+    redis: url,
+    prefix,
+    options,
+    sendTimeoutMs: 1000,
+    ...(p.replicaAcks !== undefined ? { sendReplicaAcks: p.replicaAcks } : {}),
+  });
   const workers: WorkerProcess[] = [];
   const env: ChaosEnv = {
-    redis,
+    url,
+    ownRedis() {
+      if (redis === undefined) throw new Error('this chaos scene runs on an external Redis');
+      return redis;
+    },
     client,
     dns,
     peer,
@@ -106,7 +125,7 @@ export async function chaosEnv(
     async spawn(extra = []) {
       const w = spawnWorker({
         config,
-        redis: redis.url,
+        redis: url,
         prefix,
         extra: ['--concurrency', String(p.concurrency ?? 4), ...extra],
       });
@@ -165,7 +184,7 @@ export async function chaosEnv(
       client.disconnect();
       await peer.stop();
       await dns.stop();
-      await redis.stop();
+      await redis?.stop();
       block.release();
     },
   };

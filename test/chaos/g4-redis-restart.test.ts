@@ -15,7 +15,7 @@ let ctl: RedisControl;
 
 beforeAll(async () => {
   env = await chaosEnv({ name: 'g4', redisArgs: ['--appendfsync', 'everysec'] });
-  ctl = redisControl(env.redis, ['--appendfsync', 'everysec']);
+  ctl = redisControl(env.ownRedis(), ['--appendfsync', 'everysec']);
   await Promise.all([env.spawn(), env.spawn(), env.spawn()]);
 });
 afterAll(async () => {

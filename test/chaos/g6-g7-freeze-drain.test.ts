@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 it('G6: Redis frozen: send() fails fast, nothing accepted is lost, workers resume', async () => {
-  const ctl = redisControl(env.redis);
+  const ctl = redisControl(env.ownRedis());
   const a = await env.spawn();
   const b = await env.spawn();
   const sent = await env.load(30, (i, j) => `g6m${i}x${j}`, 6);
