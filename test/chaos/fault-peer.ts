@@ -8,8 +8,8 @@
  *    connection is closed after the final dot without a reply (the RFC 1047 window). Counted as a
  *    copy AND as a drop: a correct client defers and sends again, so copies == 1 + drops.
  *  - `slowdotN`: the reply after the final dot comes N seconds late (default 3) (a delivery in flight).
- *  - `r550`: RCPT gets 550 5.1.1 (bounce). `r452N`: RCPT gets 452 4.2.2 the first N times.
- *  - `lmtp452`, `lmtp550` (LMTP only): the per-recipient reply after DATA is 452 / 550.
+ *  - `rcptreject`: RCPT gets 550 5.1.1 (bounce). `rcptdeferN`: RCPT gets 452 4.2.2 the first N times.
+ *  - `lmtpdefer`, `lmtpreject` (LMTP only): the per-recipient reply after DATA is 452 / 550.
  *  - `lmtpcut` (LMTP only): the connection closes before this recipient's DATA reply (and those
  *    after it).
  *  - anything else: accepted.
@@ -96,12 +96,14 @@ export async function startFaultPeer(opts: {
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => {});
     const connMode = mode;
+    let closing = false;
     const write = (s: string) => {
       if (!sock.destroyed) sock.write(s);
     };
     const close421 = (stage: string) => {
       if (connMode === `close421:${stage}`) {
         write('421 4.3.2 fault.test closing: chaos\r\n');
+        closing = true;
         sock.end();
         return true;
       }
@@ -155,9 +157,9 @@ export async function startFaultPeer(opts: {
             return;
           }
           write(
-            f === 'lmtp452'
+            f === 'lmtpdefer'
               ? '452 4.2.2 mailbox full\r\n'
-              : f === 'lmtp550'
+              : f === 'lmtpreject'
                 ? '550 5.1.1 no such user\r\n'
                 : '250 2.0.0 Ok\r\n',
           );
@@ -181,8 +183,8 @@ export async function startFaultPeer(opts: {
         if (close421('rcpt')) return;
         const a = addressOf(line);
         const f = fault(a);
-        if (f.kind === 'r550') write('550 5.1.1 no such user\r\n');
-        else if (f.kind === 'r452' && (r452Seen.get(a) ?? 0) < f.n) {
+        if (f.kind === 'rcptreject') write('550 5.1.1 no such user\r\n');
+        else if (f.kind === 'rcptdefer' && (r452Seen.get(a) ?? 0) < f.n) {
           count(r452Seen, a);
           write('452 4.2.2 try later\r\n');
         } else {
@@ -212,7 +214,7 @@ export async function startFaultPeer(opts: {
         return;
       }
       buf += d.toString('latin1');
-      for (let nl = buf.indexOf('\r\n'); nl >= 0 && !sock.destroyed; nl = buf.indexOf('\r\n')) {
+      for (let nl = buf.indexOf('\r\n'); nl >= 0 && !sock.destroyed && !closing; nl = buf.indexOf('\r\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 2);
         if (inData) {
