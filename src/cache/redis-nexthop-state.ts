@@ -11,7 +11,7 @@
  * fire-and-forget writes whose errors are logged (auto-pipelined by ioredis).
  * Never: blocks or fails a delivery because Redis is slow or down, decides anything.
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger, NexthopState, NexthopStateQuery, NexthopStateStore } from '../core/ports.ts';
 
 export interface RedisNexthopState extends NexthopStateStore {
@@ -24,12 +24,15 @@ export interface RedisNexthopStateOptions {
   prefix: string;
   logger: Logger;
   readTimeoutMs?: number;
+  /** Opens the connection (wiring.ts passes the queue's, which follows Sentinel and Cluster URLs). */
+  connect?: (url: string, options: RedisOptions) => Redis;
 }
 
 const EMPTY: NexthopState = { dead: new Set(), brokenTls: new Set(), tickets: new Map() };
 
 export function createRedisNexthopState(opts: RedisNexthopStateOptions): RedisNexthopState {
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const options: RedisOptions = { maxRetriesPerRequest: 1, enableAutoPipelining: true };
+  const redis = opts.connect?.(opts.redisUrl, options) ?? new Redis(opts.redisUrl, options);
   const log = opts.logger;
   redis.on('error', (err: Error) =>
     log.warn(

@@ -8,7 +8,7 @@
  * address/session counters and the plaintext retry of the same address (§7.4).
  * Never: classifies failures (trouble.ts via attempt-record.ts) or builds cache labels itself.
  */
-
+import { isRecipientDestination } from './address-policy.ts';
 import { loadElementMemory } from './attempt-memory.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
@@ -322,6 +322,9 @@ export async function runElement(run: AttemptRun, input: ElementInput): Promise<
       random: run.deps.random,
       opts: run.opts,
       ...(run.req.signal !== undefined ? { signal: run.req.signal } : {}),
+      ...(isRecipientDestination(target, run.req.recipients, run.req.protocol)
+        ? { addressPolicy: { allowlist: run.opts.smtpAddressAllowlist } }
+        : {}),
     });
     for (const w of resolved.warnings) run.log.warn({ event: 'dns-warning', nexthop: input.site }, w);
     if (resolved.iAmMx) el.finalNexthop = true;

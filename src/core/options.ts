@@ -8,6 +8,7 @@
  * Durations: the input accepts a number of seconds or a Postfix time string ("300s", "5m", "2h",
  * "5d", "1w"); ResolvedOptions holds every duration in **milliseconds** under the same name.
  */
+import { badAllowlistEntries } from './address-policy.ts';
 import type { RequireTlsPolicy, TlsLevel } from './types.ts';
 
 export type Duration = number | string;
@@ -160,6 +161,12 @@ export interface DeliveryOptionsInput {
   destinationLeaseWait?: Duration;
   /** What a destination is: the next-hop as routed, or (MX routes) the set of the domain's MX hosts. */
   destinationKey?: 'nexthop' | 'mx-hosts';
+  // --- chaos: address policy (G25) ---
+  /**
+   * Special-use addresses (CIDR "127.0.0.0/8" or single addresses) that deliveries to a recipient's
+   * own domain may connect to anyway (core/address-policy.ts). Empty: none.
+   */
+  smtpAddressAllowlist?: string[];
 }
 
 // --- route (issue 9) ---
@@ -314,6 +321,8 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   destinationLeaseTtl: '60s',
   destinationLeaseWait: '1s',
   destinationKey: 'nexthop',
+  // --- chaos: address policy (G25) ---
+  smtpAddressAllowlist: [],
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -364,5 +373,9 @@ export function resolveOptions(input: DeliveryOptionsInput = {}): ResolvedOption
     merged[name] = parseDurationMs(merged[name] as Duration, name);
   }
   if (merged.smtpHeloName === '') merged.smtpHeloName = merged.myhostname;
+  const badAllow = badAllowlistEntries(merged.smtpAddressAllowlist as string[]);
+  if (badAllow.length > 0) {
+    throw new RangeError(`smtpAddressAllowlist: not an address or CIDR range: "${badAllow.join('", "')}"`);
+  }
   return merged as ResolvedOptions;
 }

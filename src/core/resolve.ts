@@ -10,6 +10,7 @@
  * smtpCnameOverridesServername is ignored: endpoints carry the MX target (query) name.
  */
 import { balanceInetProtocols } from './addr-balance.ts';
+import { onAllowlist, refusedAddress } from './address-policy.ts';
 import { isSoftStatus, softenStatus } from './dsn.ts';
 import { ipFamily } from './ip-address.ts';
 import { shuffle, sortByPreference } from './mx-order.ts';
@@ -35,6 +36,8 @@ export interface ResolveContext {
   random: Random;
   opts: ResolvedOptions;
   signal?: AbortSignal;
+  /** Set when the next-hop is a recipient's own domain: special addresses are refused (address-policy.ts). */
+  addressPolicy?: { allowlist: readonly string[] };
 }
 
 /** Best → worst (Postfix dns.h precedence). */
@@ -124,7 +127,7 @@ async function addrOne(run: Run, host: string, preference: number, port: number)
   });
   const numeric = ipFamily(host);
   if (numeric !== undefined) {
-    if (families.includes(numeric)) return [make(host, host, numeric)];
+    if (families.includes(numeric)) return policyFilter(run, host, [make(host, host, numeric)]);
     setWhy(run.why, soft ? '4.4.4' : '5.4.4', `${host}: host not found`);
     return [];
   }
@@ -133,7 +136,13 @@ async function addrOne(run: Run, host: string, preference: number, port: number)
   const { addrs, failure } = combineAddressAnswers(answers);
   const name = answers.find((a) => a.class === 'OK')?.qname ?? host;
   const usable = addrs.filter(([, fam]) => families.includes(fam));
-  if (!failure && usable.length > 0) return usable.map(([addr, fam]) => make(name, addr, fam));
+  if (!failure && usable.length > 0) {
+    return policyFilter(
+      run,
+      host,
+      usable.map(([addr, fam]) => make(name, addr, fam)),
+    );
+  }
   if (!failure) {
     setWhy(run.why, soft ? '4.4.4' : '5.4.4', `${host}: host not found`);
     return [];
@@ -146,6 +155,42 @@ async function addrOne(run: Run, host: string, preference: number, port: number)
   };
   setWhy(run.why, statusByClass[failure.class] ?? '4.4.3', failure.class === 'OK' ? '' : failure.text);
   return [];
+}
+
+/**
+ * The address policy (address-policy.ts): drop refused addresses with a warning. A host left with
+ * none is treated like a host without addresses (as Postfix treats records removed by
+ * smtp_dns_reply_filter): x.4.4, soft when an earlier lookup failed softly.
+ */
+function policyFilter(run: Run, host: string, list: Endpoint[]): Endpoint[] {
+  const policy = run.ctx.addressPolicy;
+  if (policy === undefined) return list;
+  const kept: Endpoint[] = [];
+  let reason = '';
+  for (const ep of list) {
+    const refused = refusedAddress(ep.address, policy.allowlist);
+    if (refused === undefined) {
+      kept.push(ep);
+      continue;
+    }
+    reason = `${host}[${ep.address}] is a ${refused}, not on smtpAddressAllowlist`;
+    run.warnings.push(`address policy: not connecting to ${reason}`);
+  }
+  if (kept.length === 0 && reason !== '') {
+    setWhy(run.why, isSoftStatus(run.why.status) ? '4.4.4' : '5.4.4', `address policy: ${reason}`);
+  }
+  return kept;
+}
+
+/** A numeric MX host name (Postfix ignores such records); refused unless on the allowlist. */
+function numericMxRefused(run: Run, domain: string, exchange: string): boolean {
+  const policy = run.ctx.addressPolicy;
+  if (policy === undefined || ipFamily(exchange) === undefined) return false;
+  if (onAllowlist(exchange, policy.allowlist)) return false;
+  const reason = `numeric MX host name ${exchange} for ${domain}, not on smtpAddressAllowlist`;
+  run.warnings.push(`address policy: not connecting to ${reason}`);
+  setWhy(run.why, isSoftStatus(run.why.status) ? '4.4.4' : '5.4.4', `address policy: ${reason}`);
+  return true;
 }
 
 /**
@@ -216,7 +261,10 @@ async function mxPath(run: Run, domain: string): Promise<PathResult> {
   const mx = [...answer.records].sort((a, b) => a.preference - b.preference);
   const bestPref = mx[0]?.preference ?? Number.POSITIVE_INFINITY;
   const list: Endpoint[] = [];
-  for (const rr of mx) list.push(...(await addrOne(run, rr.exchange, rr.preference, run.target.port)));
+  for (const rr of mx) {
+    if (numericMxRefused(run, domain, rr.exchange)) continue;
+    list.push(...(await addrOne(run, rr.exchange, rr.preference, run.target.port)));
+  }
   if (list.length === 0) {
     if (run.ctx.opts.smtpDeferIfNoMxAddressFound) run.why.status = softenStatus(run.why.status || '4.4.3');
     run.warnings.push(`no MX host for ${domain} has a valid address record`);

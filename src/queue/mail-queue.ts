@@ -36,6 +36,19 @@ export interface MailQueueOptions {
   random?: Random;
   /** waitForOutcome() default timeout, ms (default 60000). */
   defaultWaitMs?: number;
+  // --- chaos: bounded send ---
+  /**
+   * Longest send() waits for a usable Redis connection and for the write's reply, ms (default
+   * 5000). A send that times out rejects: never queued offline to be written later unseen.
+   */
+  sendTimeoutMs?: number;
+  /**
+   * Replicas that must hold a message before send() resolves (Redis WAIT; default 0). With
+   * Sentinel or Cluster failover, a write acknowledged by the primary alone can vanish; with 1 or
+   * more, send() resolves only once that many replicas have it, and rejects otherwise (the write
+   * may still survive: a retry can duplicate, never lose).
+   */
+  sendReplicaAcks?: number;
 }
 
 export interface MailQueue {
@@ -51,6 +64,39 @@ export interface MailQueue {
   readonly resolvedOptions: ResolvedOptions;
   readonly keys: QueueKeys;
   close(): Promise<void>;
+}
+
+const DEFAULT_SEND_TIMEOUT_MS = 5000;
+
+/** Error of a send() that Redis did not serve in time (down, frozen, failing over). */
+export class MailQueueUnavailableError extends Error {
+  override name = 'MailQueueUnavailableError';
+}
+
+/** Resolve when the connection is ready; reject after `ms` instead of queueing commands offline. */
+function whenReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  if (redis.status === 'wait') redis.connect().catch(() => {});
+  let onReady: (() => void) | undefined;
+  const ready = new Promise<void>((done) => {
+    onReady = done;
+    redis.once('ready', done);
+  });
+  return withDeadline(
+    ready,
+    ms,
+    `Redis is not reachable (connection ${redis.status}) after ${ms} ms; message not accepted`,
+  ).finally(() => {
+    if (onReady !== undefined) redis.off('ready', onReady);
+  });
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, text: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new MailQueueUnavailableError(text)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
@@ -89,6 +135,7 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
   // would print each reconnect error.
   queue.on('error', () => {});
   const readers = new Set<AbortController>();
+  const sendTimeoutMs = opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
 
   async function send(input: SendInput) {
     const v = validateSendInput(input, resolved);
@@ -97,11 +144,29 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
     const planned = planJobs(queueId, v, resolved);
     const jobIds = planned.map((j) => j.jobId);
     const jobs = planned.map((j) => ({ jobId: j.jobId, data: jobDataFor(queueId, j, v, arrivalTime) }));
-    await writeMessage(redis, queue, keys, {
-      meta: buildMeta(queueId, v, arrivalTime, jobIds),
-      body: v.body,
-      jobs,
-    });
+    await whenReady(redis, sendTimeoutMs);
+    await withDeadline(
+      writeMessage(redis, queue, keys, {
+        meta: buildMeta(queueId, v, arrivalTime, jobIds),
+        body: v.body,
+        jobs,
+      }),
+      sendTimeoutMs,
+      `Redis did not answer within ${sendTimeoutMs} ms; message ${queueId} may or may not have been accepted`,
+    );
+    const acks = opts.sendReplicaAcks ?? 0;
+    if (acks > 0) {
+      const got = await withDeadline(
+        redis.wait(acks, sendTimeoutMs),
+        sendTimeoutMs + 1000,
+        `Redis WAIT did not answer; message ${queueId} may or may not survive a failover`,
+      );
+      if (got < acks) {
+        throw new MailQueueUnavailableError(
+          `message ${queueId} reached ${got} of ${acks} replicas within ${sendTimeoutMs} ms; it may or may not survive a failover`,
+        );
+      }
+    }
     return { queueId, jobIds };
   }
 

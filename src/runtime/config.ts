@@ -9,6 +9,7 @@
  * environment, logs option values (they may hold SASL passwords).
  */
 import { readFile } from 'node:fs/promises';
+import { badAllowlistEntries } from '../core/address-policy.ts';
 import { DEFAULT_OPTIONS, type DeliveryOptionsInput, parseDurationMs } from '../core/options.ts';
 import { TLS_LEVEL_NUMBER } from '../core/types.ts';
 
@@ -117,7 +118,12 @@ export function checkOptionValue(key: string, value: unknown): string | undefine
       ? undefined
       : `${key} must be one of ${words.join(', ')}`;
   }
-  if (Array.isArray(def)) return isStringArray(value) ? undefined : `${key} must be a list of strings`;
+  if (Array.isArray(def)) {
+    if (!isStringArray(value)) return `${key} must be a list of strings`;
+    // --- chaos: address policy ---
+    const bad = key === 'smtpAddressAllowlist' ? badAllowlistEntries(value) : [];
+    return bad.length > 0 ? `${key}: not an address or CIDR range: "${bad.join('", "')}"` : undefined;
+  }
   if (isPlainObject(def))
     return isPlainObject(value) ? checkMapValues(key, value) : `${key} must be an object`;
   if (typeof def === 'number') {

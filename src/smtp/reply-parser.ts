@@ -4,7 +4,11 @@
  * Decides: where a (multi-line) reply ends, its code and enhanced status (both from the final
  * line, as smtp_chat_resp does; the status only when valid and its first digit matches the code,
  * else `<d>.0.0`; 3xx and garbage get 5.5.0), how much text is kept (2048 bytes; more is dropped,
- * with Postfix's warnings), and when a reply is so big that the session must end.
+ * with Postfix's warnings), and (only when the caller sets maxReplyBytes) when a reply is so big
+ * that the session must end. By default, as Postfix's smtp_chat_resp() does, an over-long line is
+ * cut at line_length_limit and an over-long multi-line reply is read to its end with only its first
+ * 2048 bytes kept: neither fails the session (memory stays bounded; an endless reply is ended by
+ * the caller's absolute stage deadline).
  * Never: allocates memory proportional to what the server sends; does I/O.
  */
 import type { SmtpReply } from '../core/types.ts';
@@ -15,7 +19,7 @@ export interface ReplyParserLimits {
   maxLine?: number;
   /** Most reply text kept (bytes); further lines are dropped. */
   maxText?: number;
-  /** A reply bigger than this on the wire is a reply bomb: the parser stops with an error. */
+  /** A reply bigger than this on the wire is a reply bomb: the parser stops with an error. Default: no limit (Postfix). */
   maxReplyBytes?: number;
   /** Postfix's "response longer than" / "multi-line response longer than" warnings. */
   warn?: (text: string) => void;
@@ -47,7 +51,7 @@ export function replyStatus(code: number, firstLine: string): { status: string; 
 
 export function createReplyParser(limits: ReplyParserLimits = {}): ReplyParser {
   const maxText = limits.maxText ?? 2048;
-  const maxReplyBytes = limits.maxReplyBytes ?? 65536;
+  const maxReplyBytes = limits.maxReplyBytes ?? Number.POSITIVE_INFINITY;
   const maxLine = limits.maxLine ?? 2048;
   const reader = createLineReader(maxLine);
   const warn = limits.warn;

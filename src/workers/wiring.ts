@@ -6,12 +6,12 @@
  * the queue's prefix); that a worker refuses to start with a malformed transport map or relayhost
  * (RoutingConfigError naming the key and value). Never: reads the environment or argv.
  */
-import { Redis } from 'ioredis';
 import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { createRedisNexthopState } from '../cache/redis-nexthop-state.ts';
 import { resolveOptions } from '../core/options.ts';
 import { checkRoutingOptions } from '../core/route.ts';
 import { createLeaseStore } from '../destinations/lease-store.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX } from '../queue/keys.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createDeliveryAgent } from './agent.ts';
@@ -47,6 +47,7 @@ export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
     redisUrl: cfg.redisUrl,
     prefix: cfg.prefix ?? DEFAULT_PREFIX,
     logger: cfg.logger,
+    connect: createRedisClient,
   });
   const agent = createDeliveryAgent(opts, {
     logger: cfg.logger,
@@ -60,7 +61,7 @@ export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
 }
 
 function leaseStore(cfg: RealWorkerConfig) {
-  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err: Error) =>
     cfg.logger.warn({ event: 'redis-error', err: err.message }, 'destination lease connection error'),
   );

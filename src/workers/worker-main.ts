@@ -13,6 +13,7 @@ import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { type DeliveryOptionsInput, resolveOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { checkRoutingOptions } from '../core/route.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import {
@@ -72,8 +73,7 @@ export async function drainWorker(
 }
 
 async function redisSafetyOk(url: string, a: WorkerMainArgs): Promise<boolean> {
-  const probe = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true });
-  probe.on('error', () => {});
+  const probe = createRedisClient(url, { maxRetriesPerRequest: 2, lazyConnect: true });
   try {
     await probe.connect();
     const verdict = await checkRedisSafety(probe);

@@ -9,9 +9,10 @@
  * Never: reads the environment or argv (worker-main.ts and the CLI do), decides outcomes.
  */
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
@@ -62,11 +63,11 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
   // The processor's own connection: no BullMQ Queue on it (a Queue loads its ~64 Lua scripts into
   // the connection, and every redis.multi() then copies them: 44 µs against 6 µs), and automatic
   // pipelining, so the Redis calls of concurrent jobs issued in one tick go out in one socket write.
-  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const redis = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   redis.on('error', (err: Error) =>
     logger.warn({ event: 'redis-error', err: err.message }, 'redis connection error'),
   );
-  const workerConnection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
   workerConnection.on('error', () => {
     // reported through the worker's own 'error' listener
   });
@@ -92,7 +93,7 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     maxStalledCount: cfg.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
     autorun: false,
   });
-  const queueConnection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  const queueConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
   queueConnection.on('error', () => {
     // the processor's connection reports errors
   });

@@ -49,14 +49,32 @@ describe('reply parser', () => {
     expect(r?.text.length).toBeLessThanOrEqual(2048 + 20);
   });
 
-  it('stops on a reply bomb without keeping it', () => {
-    const p = createReplyParser();
+  it('reads an over-long multi-line reply to its end, keeping 2048 bytes, like Postfix', () => {
+    const warnings: string[] = [];
+    const p = createReplyParser({ warn: (w) => warnings.push(w) });
+    const line = b(`250-${'k'.repeat(60)}\r\n`);
+    let replies = 0;
+    for (let i = 0; i < 20_000; i++) replies += p.push(line).length; // ~1.3 MB
+    expect(replies).toBe(0);
+    const [r] = p.push(b('250 SIZE 1000\r\n'));
+    expect(p.overflow).toBe(false);
+    expect(r?.code).toBe(250);
+    expect(r?.text.length).toBeLessThanOrEqual(2048 + 70);
+    expect(warnings.filter((w) => w.startsWith('multi-line response longer than 2048'))).toHaveLength(1);
+    const long = createReplyParser({ warn: (w) => warnings.push(w) });
+    const out = long.push(b(`250 ${'y'.repeat(1_000_000)}\r\n`));
+    expect(out[0]?.lines[0]?.length).toBe(2048);
+    expect(warnings.some((w) => w.startsWith('response longer than 2048'))).toBe(true);
+  });
+
+  it('stops on a reply bomb without keeping it when maxReplyBytes is set', () => {
+    const p = createReplyParser({ maxReplyBytes: 65536 });
     const line = b('250-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n');
     let replies = 0;
     for (let i = 0; i < 5000 && !p.overflow; i++) replies += p.push(line).length;
     expect(p.overflow).toBe(true);
     expect(replies).toBe(0);
-    const endless = createReplyParser();
+    const endless = createReplyParser({ maxReplyBytes: 65536 });
     for (let i = 0; i < 100 && !endless.overflow; i++) endless.push(Buffer.alloc(4096, 0x41));
     expect(endless.overflow).toBe(true);
   });
