@@ -4,11 +4,11 @@
  * usage: mxq queue [--json] [--redis URL] [--prefix P] [--config FILE]
  * Decides: the mailq layout (queue id with "*" when a job is active, size, arrival, sender, then
  * each pending recipient with its last deferral reason in parentheses) and the JSON shape.
- * Never: changes the queue. Exit: 0, 64 usage, 75 Redis unreachable.
+ * Never: changes the queue. Exit: 0, 64 usage, 69 Redis unavailable, 77 password refused.
  */
-import { parseArgs } from 'node:util';
 import type { QueueEntry } from '../queue/mail-queue.ts';
-import { CONNECTION_ARGS, type ConnectionArgs, withQueue } from './queue-connection.ts';
+import { EXIT, parseCommand } from './cli-kit.ts';
+import { CONNECTION_ARGS, CONNECTION_USAGE, withQueue } from './queue-connection.ts';
 
 function ctime20(ms: number): string {
   const d = new Date(ms);
@@ -44,19 +44,29 @@ export function formatMailq(entries: QueueEntry[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+const USAGE = `usage: mxq queue [--json] [--redis URL] [--prefix P] [--config FILE]
+
+List the queue like mailq: queue id ("*" while being delivered), size, arrival time, sender, then
+each pending recipient with its last deferral reason in parentheses.
+
+  --json           print the entries as JSON
+${CONNECTION_USAGE}
+exit: 0, 64 usage, 69 Redis unavailable, 77 Redis password refused (docs/cli.md)
+`;
+
+const SPEC = {
+  name: 'queue',
+  usage: USAGE,
+  options: { ...CONNECTION_ARGS, json: { type: 'boolean' } },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  let values: ConnectionArgs & { json?: boolean };
-  try {
-    values = parseArgs({ args: argv, options: { ...CONNECTION_ARGS, json: { type: 'boolean' } } }).values;
-  } catch (err) {
-    process.stderr.write(
-      `mxq queue: ${(err as Error).message}\nusage: mxq queue [--json] [--redis URL] [--prefix P] [--config FILE]\n`,
-    );
-    return 64;
-  }
+  const parsed = parseCommand(SPEC, argv);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   return withQueue('queue', values, async (q) => {
     const entries = await q.list();
     process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : formatMailq(entries));
-    return 0;
+    return EXIT.OK;
   });
 }

@@ -8,6 +8,7 @@
  * Durations: the input accepts a number of seconds or a Postfix time string ("300s", "5m", "2h",
  * "5d", "1w"); ResolvedOptions holds every duration in **milliseconds** under the same name.
  */
+import { checkOptions } from './option-schema.ts';
 import type { RequireTlsPolicy, TlsLevel } from './types.ts';
 
 export type Duration = number | string;
@@ -276,10 +277,9 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */
 export function resolveOptions(input: DeliveryOptionsInput = {}): ResolvedOptions {
-  const known = new Set(Object.keys(DEFAULT_OPTIONS));
-  for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new RangeError(`unknown option "${key}"`);
-  }
+  // Unknown keys, wrong kinds and contradictions are refused naming the key (core/option-schema.ts).
+  const problem = checkOptions(input, DEFAULT_OPTIONS, { entries: false });
+  if (problem !== undefined) throw new RangeError(problem);
   const merged: Record<string, unknown> = { ...DEFAULT_OPTIONS };
   for (const [key, value] of Object.entries(input)) {
     if (value !== undefined) merged[key] = value;

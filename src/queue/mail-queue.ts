@@ -12,7 +12,7 @@ import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from 
 import type { Clock, Random } from '../core/ports.ts';
 import { closeRedisClient, createRedisClient } from './connection.ts';
 import { writeMessage } from './enqueue.ts';
-import { type EventsOptions, followEvents, waitForOutcome } from './events.ts';
+import { type EventsOptions, followEvents, type WaitOptions, waitForOutcome } from './events.ts';
 import { jobDataFor, planJobs } from './job-plan.ts';
 import type { DeliveryEvent, DeliveryJobData, MessageMeta, RecipientJournalEntry } from './job-schema.ts';
 import { DEFAULT_PREFIX, type QueueKeys, queueKeys } from './keys.ts';
@@ -20,6 +20,7 @@ import { flushQueue, listQueue, type QueueEntry, type RemoveReport, removeMessag
 import { createQueueIdGenerator } from './queue-id.ts';
 import { type SendInput, validateSendInput } from './validate.ts';
 
+export { NoSuchMessageError, OutcomeTimeoutError } from './events.ts';
 export type { QueueEntry, RemoveReport } from './operations.ts';
 export { MailQueueInputError, type SendInput } from './validate.ts';
 
@@ -41,7 +42,12 @@ export interface MailQueueOptions {
 export interface MailQueue {
   send(input: SendInput): Promise<{ queueId: string; jobIds: string[] }>;
   events(opts?: EventsOptions): AsyncIterable<DeliveryEvent & { id: string }>;
-  waitForOutcome(queueId: string, opts?: { timeoutMs?: number }): Promise<RecipientJournalEntry[]>;
+  /**
+   * One final journal entry per recipient. Rejects with OutcomeTimeoutError (its `pending` lists
+   * the recipients still undelivered) or NoSuchMessageError. `onEvent` sees this message's events
+   * (deferrals too) while waiting.
+   */
+  waitForOutcome(queueId: string, opts?: Partial<WaitOptions>): Promise<RecipientJournalEntry[]>;
   list(): Promise<QueueEntry[]>;
   flush(): Promise<number>;
   /** Number of messages deleted; messages with an active job keep that job (see removeReport). */
@@ -120,7 +126,10 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
     send,
     events,
     waitForOutcome: (queueId, w) =>
-      waitForOutcome(redis, keys, queueId, w?.timeoutMs ?? opts.defaultWaitMs ?? 60_000),
+      waitForOutcome(redis, keys, queueId, {
+        ...w,
+        timeoutMs: w?.timeoutMs ?? opts.defaultWaitMs ?? 60_000,
+      }),
     list: () => listQueue(redis, queue, keys),
     flush: () => flushQueue(queue),
     remove: async (target) => (await removeMessages(redis, queue, keys, target)).deleted,

@@ -2,8 +2,9 @@
  * Whether the Redis the worker is about to use would keep queued mail.
  *
  * Decides: Redis is safe when `maxmemory-policy` is `noeviction` (any other policy may evict jobs
- * or bodies when memory is full) and at least one persistence mechanism is on (AOF `appendonly
- * yes`, or RDB snapshots: a non-empty `save`). Facts come from CONFIG GET, or from INFO when a
+ * or bodies when memory is full) and AOF is on (`appendonly yes`). RDB snapshots alone (a
+ * non-empty `save`) are not enough: mail acknowledged after the last snapshot is lost when Redis
+ * stops, so they are refused like no persistence at all. Facts come from CONFIG GET, or from INFO when a
  * managed host blocks CONFIG. Unknown facts count as unsafe; the caller may override.
  * Never: changes Redis configuration.
  */
@@ -35,6 +36,11 @@ export function judgeRedisSafety(f: RedisSafetyFacts): RedisSafetyVerdict {
   if (!aof && !rdb) {
     problems.push(
       'no persistence: appendonly is not "yes" and save is empty; a Redis restart would lose queued mail',
+    );
+  } else if (!aof) {
+    problems.push(
+      `RDB snapshots only (save "${f.save ?? ''}", appendonly no): mail accepted after the last snapshot ` +
+        'would be lost when Redis stops; turn on appendonly yes',
     );
   }
   return { safe: problems.length === 0, problems };

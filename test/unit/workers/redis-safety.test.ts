@@ -2,11 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { judgeRedisSafety, unsafeRedisMessage } from '../../../src/workers/redis-safety.ts';
 
 describe('judgeRedisSafety', () => {
-  it('noeviction with AOF or RDB is safe', () => {
+  it('noeviction with AOF is safe, with or without RDB', () => {
     expect(judgeRedisSafety({ maxmemoryPolicy: 'noeviction', appendonly: 'yes', save: '' }).safe).toBe(true);
-    expect(judgeRedisSafety({ maxmemoryPolicy: 'noeviction', appendonly: 'no', save: '3600 1' }).safe).toBe(
+    expect(judgeRedisSafety({ maxmemoryPolicy: 'noeviction', appendonly: 'yes', save: '3600 1' }).safe).toBe(
       true,
     );
+  });
+  it('RDB snapshots without AOF are unsafe (acknowledged mail since the snapshot would be lost)', () => {
+    const v = judgeRedisSafety({ maxmemoryPolicy: 'noeviction', appendonly: 'no', save: '3600 1' });
+    expect(v.safe).toBe(false);
+    expect(v.problems.join()).toContain('RDB snapshots only');
+    expect(v.problems.join()).toContain('appendonly yes');
   });
   it('an evicting policy is unsafe', () => {
     const v = judgeRedisSafety({ maxmemoryPolicy: 'allkeys-lru', appendonly: 'yes', save: '' });
