@@ -24,6 +24,12 @@ export const ENUM_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   lmtpTlsSecurityLevel: TLS_LEVELS,
 };
 
+/** Options whose value is a list of words from a fixed set. */
+export const WORD_LIST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  smtpSaslSecurityOptions: ['noplaintext', 'noactive', 'nodictionary', 'noanonymous', 'mutual_auth'],
+  smtpSaslTlsSecurityOptions: ['noplaintext', 'noactive', 'nodictionary', 'noanonymous', 'mutual_auth'],
+};
+
 type Defaults = Readonly<Record<string, unknown>>;
 
 const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/;
@@ -103,6 +109,13 @@ export function checkOptionValue(
     return typeof value === 'string' && words.includes(value)
       ? undefined
       : `${key} must be one of ${words.join(', ')}, not ${typeName(value)}`;
+  }
+  const listWords = WORD_LIST_OPTIONS[key];
+  if (listWords !== undefined) {
+    const bad = isStringArray(value) ? value.find((w) => !listWords.includes(w)) : undefined;
+    return isStringArray(value) && bad === undefined
+      ? undefined
+      : `${key} must be a list of ${listWords.join(', ')}${bad === undefined ? '' : `, not "${bad}"`}`;
   }
   if (Array.isArray(def))
     return isStringArray(value) ? undefined : `${key} must be a list of strings, not ${typeName(value)}`;

@@ -108,6 +108,13 @@ export interface DeliveryOptionsInput {
   smtpSaslAuthEnable?: boolean;
   /** Keyed by next-hop as written or by server host name. */
   smtpSaslPasswordMaps?: Record<string, SaslPasswordEntry>;
+  // --- ops: SASL security options ---
+  /** Postfix smtp_sasl_security_options: mechanisms ruled out without TLS. */
+  smtpSaslSecurityOptions?: string[];
+  /** Postfix smtp_sasl_tls_security_options: mechanisms ruled out inside TLS. */
+  smtpSaslTlsSecurityOptions?: string[];
+  /** Postfix smtp_sasl_mechanism_filter: only these offered mechanisms (empty = all). */
+  smtpSaslMechanismFilter?: string[];
 
   smtpConnectionCacheOnDemand?: boolean;
   smtpConnectionCacheDestinations?: string[];
@@ -235,6 +242,10 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
 
   smtpSaslAuthEnable: false,
   smtpSaslPasswordMaps: {},
+  // --- ops: SASL security options ---
+  smtpSaslSecurityOptions: ['noplaintext', 'noanonymous'],
+  smtpSaslTlsSecurityOptions: ['noanonymous'],
+  smtpSaslMechanismFilter: [],
 
   smtpConnectionCacheOnDemand: true,
   smtpConnectionCacheDestinations: [],
