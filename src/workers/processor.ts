@@ -131,7 +131,7 @@ async function releaseMalformed(
   try {
     stored = await loadMessage(deps.redis, deps.keys, queueId);
     if (stored === undefined || !stored.meta.jobIds.includes(jobId)) return;
-    await closePass(deps, deps.logger, { queueId, jobId, token, stored });
+    await closePass(deps, deps.logger.child({ queueId, jobId }), { queueId, jobId, token, stored });
   } catch (err) {
     deps.logger.error(
       { event: 'release-failed', queueId, jobId, err: String(err) },
