@@ -20,7 +20,7 @@ let dir: string;
 let config: string;
 
 function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env, REDIS_URL: redis.url, MXQ_PREFIX: '{logs}' };
+  const e: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis.url, MXQ_PREFIX: '{logs}' };
   delete e.MXQ_LOG_FORMAT;
   return e;
 }
