@@ -25,6 +25,16 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: () => import('./delete.ts'),
   },
   sink: { summary: 'a development SMTP/LMTP sink', load: () => import('./sink.ts') },
+  hold: { summary: 'put queued mail on hold, like postsuper -h', load: () => import('./hold.ts') },
+  release: { summary: 'release held mail, like postsuper -H', load: () => import('./release.ts') },
+  show: {
+    summary: "show one message and its recipients' history, like postcat -q",
+    load: () => import('./show.ts'),
+  },
+  qshape: {
+    summary: 'pending recipients by destination and age, like qshape',
+    load: () => import('./qshape.ts'),
+  },
 };
 
 function usage(): string {
