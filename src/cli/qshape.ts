@@ -1,7 +1,8 @@
 /**
  * `mxq qshape`: Postfix's qshape: pending recipients by destination domain and age.
  *
- * Decides: the age buckets (qshape's defaults in minutes: 0 5 10 20 40 80 160 320 640 1280 1280+),
+ * Decides: the age buckets (qshape's: a column N counts ages below N minutes and at least the
+ * previous column's; 5 10 20 40 80 160 320 640 1280 1280+),
  * counting pending recipients (queued, deferred, held, active) by recipient domain, the T column
  * and the TOTAL row, rows sorted by total (largest first), --top N, --json.
  * Exit: 0, 64 usage, 69/77 Redis trouble (docs/cli.md). Never: changes the queue.
@@ -13,7 +14,7 @@ import { CONNECTION_ARGS, CONNECTION_USAGE, withQueue } from './queue-connection
 const USAGE = `usage: mxq qshape [--top N] [--json] [--redis URL] [--prefix P]
 
 The shape of the queue like Postfix's qshape: pending recipients per destination domain in age
-buckets (minutes since arrival: 0 5 10 20 40 80 160 320 640 1280 1280+), largest first.
+buckets (column N: less than N minutes old; 5 10 20 40 80 160 320 640 1280 1280+), largest first.
 
   --top N          only the N largest destinations (default all)
   --json           print { buckets, rows: [{ domain, total, counts }] }
@@ -27,7 +28,7 @@ const SPEC = {
   options: { ...CONNECTION_ARGS, json: { type: 'boolean' }, top: { type: 'string' } },
 } as const;
 
-export const BUCKETS_MIN = [0, 5, 10, 20, 40, 80, 160, 320, 640, 1280];
+export const BUCKETS_MIN = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
 const PENDING = new Set(['queued', 'active', 'deferred', 'held', 'failed']);
 
 export interface ShapeRow {
@@ -42,7 +43,7 @@ export function queueShape(entries: QueueEntry[], now: number): ShapeRow[] {
   const total: ShapeRow = { domain: 'TOTAL', total: 0, counts: new Array(BUCKETS_MIN.length + 1).fill(0) };
   for (const e of entries) {
     const ageMin = Math.max(0, (now - e.arrivalTime) / 60_000);
-    let b = BUCKETS_MIN.findIndex((limit, i) => i > 0 && ageMin < limit);
+    let b = BUCKETS_MIN.findIndex((limit) => ageMin < limit);
     if (b < 0) b = BUCKETS_MIN.length;
     for (const r of e.recipients) {
       if (!PENDING.has(r.status)) continue;
