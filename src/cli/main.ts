@@ -31,6 +31,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: "show one message and its recipients' history, like postcat -q",
     load: () => import('./show.ts'),
   },
+  config: {
+    summary: 'check or show a configuration file, like postconf -n',
+    load: () => import('./config.ts'),
+  },
   qshape: {
     summary: 'pending recipients by destination and age, like qshape',
     load: () => import('./qshape.ts'),
@@ -61,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // `mxq queue | head`: a closed pipe ends the output quietly, as Postfix's tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -467,3 +467,38 @@ describe('the worker while Redis goes away', () => {
     LONG,
   );
 });
+
+describe('mxq config check / show', () => {
+  it(
+    'check names the bad key (78), a missing file is 66; show lists what the file sets, never a password',
+    async () => {
+      await writeFile(
+        join(dir, 'good.json'),
+        JSON.stringify({
+          myhostname: 'mx.ops.test',
+          smtpSaslAuthEnable: true,
+          smtpSaslPasswordMaps: { '[relay.ops.test]:587': { username: 'u', password: 'hunter2-secret' } },
+        }),
+      );
+      await writeFile(
+        join(dir, 'bad.json'),
+        JSON.stringify({ minimalBackoffTime: '2h', maximalBackoffTime: '1h' }),
+      );
+      const ok = await mxq(['config', 'check', '--config', 'good.json']);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toBe('mxq config: good.json: ok (3 options set)\n');
+      const bad = await mxq(['config', 'check', '--config', 'bad.json']);
+      expect(bad.code).toBe(78);
+      expect(bad.stderr).toContain('minimalBackoffTime (7200s) must not be above maximalBackoffTime (3600s)');
+      expect((await mxq(['config', 'check', '--config', 'none.json'])).code).toBe(66);
+      const shown = await mxq(['config', 'show', '--config', 'good.json']);
+      expect(shown.stdout.split('\n')[0]).toBe('myhostname = mx.ops.test');
+      expect(shown.stdout).not.toContain('hunter2');
+      expect(shown.stdout).toContain('"password":"*****"');
+      const defaults = await mxq(['config', 'show', '-d']);
+      expect(defaults.stdout).toContain('smtpSaslSecurityOptions = noplaintext, noanonymous\n');
+      expect(defaults.stdout).toContain('maximalQueueLifetime = 5d\n');
+    },
+    LONG,
+  );
+});
