@@ -16,6 +16,7 @@ const USAGE = `usage: mxq show [--json] [--redis URL] [--prefix P] <queue-id>
 
 Show one queued message like postcat -q: the envelope, the header section, and per recipient its
 state (queued, deferred, held, sent, bounced, ...) with every event still in the events stream.
+A message that already left the queue shows its recipients' outcomes from the journal.
 
   --json           print the report as JSON
 ${CONNECTION_USAGE}
@@ -31,9 +32,26 @@ const SPEC = {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+function historyOf(r: ShowReport, address: string): string[] {
+  return r.events
+    .filter((x) => x.recipient === address)
+    .map(
+      (e) =>
+        `  ${iso(e.at)} ${e.event} relay=${escapeControls(e.relay)}, dsn=${e.dsn} (${escapeControls(e.diagnostic)})`,
+    );
+}
+
 /** The postcat-like text of a report. */
 export function formatShow(r: ShowReport): string {
   const m = r.meta;
+  if (m === undefined || r.state === undefined) {
+    const out = [`*** ${r.queueId}: no longer queued; outcomes from the journal ***`];
+    for (const e of r.journal) {
+      out.push(`${escapeControls(e.recipient)}: ${e.status} (${escapeControls(e.diagnostic)})`);
+      out.push(...historyOf(r, e.recipient));
+    }
+    return `${out.join('\n')}\n`;
+  }
   const out = ['*** ENVELOPE RECORDS ***'];
   out.push(`message_size: ${m.size}`);
   out.push(`message_arrival_time: ${iso(m.arrivalTime)}`);
@@ -55,11 +73,7 @@ export function formatShow(r: ShowReport): string {
     out.push(
       `${escapeControls(rc.address)}: ${rc.status}${rc.reason ? ` (${escapeControls(rc.reason)})` : ''}`,
     );
-    for (const e of r.events.filter((x) => x.recipient === rc.address)) {
-      out.push(
-        `  ${iso(e.at)} ${e.event} relay=${escapeControls(e.relay)}, dsn=${e.dsn} (${escapeControls(e.diagnostic)})`,
-      );
-    }
+    out.push(...historyOf(r, rc.address));
   }
   for (const h of r.held) {
     out.push(

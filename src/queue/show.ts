@@ -2,7 +2,8 @@
  * `mxq show <queue-id>` (Postfix's postcat -q): one message's envelope, headers and the history
  * of each recipient.
  *
- * Decides: what a report holds: the envelope (sender, recipients with DSN parameters, arrival,
+ * Decides: what a report holds (for a message that already left the queue: the journal's
+ * outcomes and its events only): the envelope (sender, recipients with DSN parameters, arrival,
  * size, flags), the header section as stored (up to the first empty line, at most 64 KiB), each
  * recipient's current state (as mxq queue shows it, held jobs with their reason), final outcome
  * (journal) and every event of the message still in the bounded events stream, in order.
@@ -26,9 +27,11 @@ const HEADER_LIMIT = 64 * 1024;
 const EVENT_PAGE = 1000;
 
 export interface ShowReport {
-  meta: MessageMeta;
+  queueId: string;
+  /** Absent once the message left the queue (delivered or bounced): then only the journal and events remain. */
+  meta?: MessageMeta;
   headers: string;
-  state: QueueEntry;
+  state?: QueueEntry;
   held: Array<{ jobId: string; reason: string; heldAt: number; errors?: number }>;
   journal: RecipientJournalEntry[];
   events: Array<DeliveryEvent & { id: string }>;
@@ -71,10 +74,16 @@ export async function showMessage(
   queueId: string,
 ): Promise<ShowReport | undefined> {
   const { meta, journal } = await readOutcome(redis, keys, queueId);
-  if (meta === null) return undefined;
+  if (meta === null) {
+    // Gone from the queue: the journal (kept for a while) still tells each recipient's outcome.
+    if (journal.length === 0) return undefined;
+    const since = Math.min(...journal.map((e) => e.at)) - 86_400_000;
+    return { queueId, headers: '', held: [], journal, events: await eventsOf(redis, keys, queueId, since) };
+  }
   const body = (await redis.hgetBuffer(keys.message(queueId), 'body')) ?? Buffer.alloc(0);
   const held = await readHeld(redis, keys, meta.jobIds);
   return {
+    queueId,
     meta,
     headers: headerSection(body),
     state: await listOne(redis, queue, keys, meta, journal),
