@@ -22,9 +22,11 @@ import { createSmtpConnector } from '../smtp/connector.ts';
 
 const USAGE = `usage: mxq smtp-probe <host[:port]|[addr]:port|unix:/path> [--lmtp]
     [--tls none|may|encrypt|fingerprint|verify|secure] [--ca FILE.pem]... [--fingerprint HEX]...
-    [--servername NAME] [--smtps] [--helo NAME] [--auth USER] [--timeout SECONDS]
-    [--from ADDR --to ADDR [--to ADDR]... < message]
-  The password for --auth is read from the environment variable MXQ_PROBE_PASSWORD.
+    [--servername NAME] [--smtps] [--helo NAME] [--auth USER [--sasl-security-options LIST]]
+    [--timeout SECONDS] [--from ADDR --to ADDR [--to ADDR]... < message]
+  The password for --auth is read from the environment variable MXQ_PROBE_PASSWORD. Without TLS
+  the password is not sent unless --sasl-security-options allows plaintext (e.g. noanonymous);
+  the default is smtpSaslSecurityOptions' (noplaintext,noanonymous).
   Exit: 0 ok, 75 temporary failure, 69 permanent failure, 64 usage error.
 `;
 const TLS_LEVELS: readonly TlsLevel[] = ['none', 'may', 'encrypt', 'fingerprint', 'verify', 'secure'];
@@ -37,7 +39,7 @@ export interface ProbeConfig {
   protocol: Protocol;
   tls: TlsSettings;
   helo: string;
-  auth?: { username: string; password: string };
+  auth?: { username: string; password: string; securityOptions?: string[] };
   from?: string;
   to: string[];
   timeoutMs?: number;
@@ -70,6 +72,7 @@ function parseProbeValues(argv: string[]) {
       smtps: { type: 'boolean' },
       helo: { type: 'string' },
       auth: { type: 'string' },
+      'sasl-security-options': { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string', multiple: true },
       timeout: { type: 'string' },
@@ -113,6 +116,8 @@ export async function parseProbeArgs(argv: string[], env: NodeJS.ProcessEnv): Pr
       return { ok: false, error: '--auth needs the password in the environment variable MXQ_PROBE_PASSWORD' };
     }
     config.auth = { username: v.auth, password };
+    const words = v['sasl-security-options'];
+    if (words !== undefined) config.auth.securityOptions = words.split(/[\s,]+/).filter((w) => w !== '');
   }
   return { ok: true, config };
 }
@@ -226,8 +231,10 @@ function handshakeParams(config: ProbeConfig, timeouts: StageTimeoutsMs): Handsh
     neverSendEhlo: o.smtpNeverSendEhlo,
     timeouts,
   };
-  if (config.auth !== undefined)
+  if (config.auth !== undefined) {
     params.sasl = { username: config.auth.username, password: config.auth.password };
+    if (config.auth.securityOptions !== undefined) params.sasl.securityOptions = config.auth.securityOptions;
+  }
   return params;
 }
 

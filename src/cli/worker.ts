@@ -12,14 +12,32 @@
 import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import { poolChildArgs } from '../pool/pool-child.ts';
-import { loadConfigFile } from '../runtime/config.ts';
 import { readMxqEnv } from '../runtime/env.ts';
-import { createLogger } from '../runtime/logger.ts';
+import { createLogger, LOG_FORMATS, type LogFormat } from '../runtime/logger.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS, runWorkerMain, type WorkerMainArgs } from '../workers/worker-main.ts';
+import { CliError, EXIT, fail, usageError } from './cli-kit.ts';
+import { optionsFromArgs } from './queue-connection.ts';
 
-const USAGE =
-  'usage: mxq worker [--concurrency N] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
-  '                  [--drain-timeout S] [--lock-duration S] [--stalled-interval S]\n';
+const USAGE = `usage: mxq worker [--concurrency N] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]
+                  [--drain-timeout S] [--lock-duration S] [--stalled-interval S] [--log-format json|postfix]
+
+Run delivery workers. Without --redis or REDIS_URL, starts (or joins) the embedded redis-server
+under ./var/redis (AOF on). Log lines (JSON, pino) go to stdout. SIGTERM/SIGINT drain.
+
+  --concurrency N         deliveries at once (default 10)
+  --redis URL             redis:// or rediss:// URL (default REDIS_URL, else the embedded one)
+  --prefix P              queue key prefix (default MXQ_PREFIX, else {mxq})
+  --config FILE           JSON delivery options (docs/configuration.md), relative to the current directory
+  --allow-unsafe-redis    run on a Redis that could lose mail (no AOF, evicting policy)
+  --drain-timeout S       on SIGTERM, wait S seconds for active deliveries (default 30)
+  --lock-duration S       BullMQ job lock (default 60)
+  --stalled-interval S    BullMQ stalled-job check interval (default 30)
+  --log-format F          json (pino, ISO times; default, or MXQ_LOG_FORMAT) or postfix
+                          (syslog-style text lines Postfix log tools read)
+
+exit: 0 drained, 64 usage, 66 no such --config, 69 Redis unreachable or no redis-server,
+      77 Redis password refused, 78 bad --config or unsafe Redis (docs/cli.md)
+`;
 
 function positiveNumber(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -43,13 +61,13 @@ export async function run(argv: string[]): Promise<number> {
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         'pool-child': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`mxq worker: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 64;
+    return usageError({ name: 'worker', usage: USAGE }, err instanceof Error ? err.message : String(err));
   }
   if (values.help === true) {
     process.stdout.write(USAGE);
@@ -63,13 +81,16 @@ export async function run(argv: string[]): Promise<number> {
     const drain = positiveNumber('drain-timeout', str('drain-timeout'));
     const lock = positiveNumber('lock-duration', str('lock-duration'));
     const stalled = positiveNumber('stalled-interval', str('stalled-interval'));
-    const configPath = str('config');
-    const options: DeliveryOptionsInput = configPath === undefined ? {} : await loadConfigFile(configPath);
+    const format = str('log-format');
+    if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) {
+      throw new RangeError(`--log-format: must be json or postfix, not "${format}"`);
+    }
+    const options: DeliveryOptionsInput = await optionsFromArgs({ config: str('config') });
     const env = readMxqEnv();
     const redisUrl = str('redis') ?? env.redisUrl;
     const prefix = str('prefix') ?? env.prefix;
     args = {
-      logger: createLogger(),
+      logger: createLogger(format === undefined ? {} : { format: format as LogFormat }),
       stderr: process.stderr,
       stop: stop.signal,
       options,
@@ -89,8 +110,8 @@ export async function run(argv: string[]): Promise<number> {
       args = poolChildArgs(args, p);
     }
   } catch (err) {
-    process.stderr.write(`mxq worker: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 64;
+    const text = err instanceof Error ? err.message : String(err);
+    return fail('worker', err instanceof CliError ? err.code : EXIT.USAGE, text);
   }
   const onSignal = () => stop.abort();
   process.once('SIGTERM', onSignal);

@@ -9,7 +9,7 @@
  * Every settled recipient is reported once to the request's onRecipientFinal, right away.
  * Never: decides which server is final (attempt.ts does) or talks to servers.
  */
-import { formatRecipientLogLine } from './log-line.ts';
+import { formatDelaySeconds, formatRecipientLogLine, logStatusWord } from './log-line.ts';
 import type { Clock, Logger } from './ports.ts';
 import type { RecipientLedger } from './recipients.ts';
 import { classifyFailure } from './trouble.ts';
@@ -48,20 +48,30 @@ function logResult(a: AttemptLog, result: RecipientResult, ctx: MarkContext): vo
   const now = a.clock.now();
   const setup = ctx.setupDoneAt ?? now;
   const sec = (ms: number) => Math.max(0, ms) / 1000;
+  const delaySeconds = sec(now - a.req.arrivalTime);
+  const delays: [number, number, number, number] = [
+    sec(a.activeTime - a.req.arrivalTime),
+    0,
+    sec(setup - a.startedAt),
+    sec(now - setup),
+  ];
   const line = formatRecipientLogLine({
     queueId: a.req.queueId,
     result,
-    delaySeconds: sec(now - a.req.arrivalTime),
-    delays: [sec(a.activeTime - a.req.arrivalTime), 0, sec(setup - a.startedAt), sec(now - setup)],
+    delaySeconds,
+    delays,
     ...(ctx.tls !== undefined ? { tls: ctx.tls } : {}),
   });
+  // Postfix's field names (to, relay, delay, delays, dsn, status), as in the text line.
   a.log.info(
     {
       event: 'recipient',
-      recipient: result.recipient.address,
-      status: result.status,
-      dsn: result.dsn,
+      to: result.recipient.address,
       relay: result.relay,
+      delay: formatDelaySeconds(delaySeconds),
+      delays: delays.map(formatDelaySeconds).join('/'),
+      dsn: result.dsn,
+      status: logStatusWord(result),
     },
     line,
   );

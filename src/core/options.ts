@@ -9,6 +9,7 @@
  * "5d", "1w"); ResolvedOptions holds every duration in **milliseconds** under the same name.
  */
 import { badAllowlistEntries } from './address-policy.ts';
+import { checkOptions } from './option-schema.ts';
 import type { RequireTlsPolicy, TlsLevel } from './types.ts';
 
 export type Duration = number | string;
@@ -108,6 +109,13 @@ export interface DeliveryOptionsInput {
   smtpSaslAuthEnable?: boolean;
   /** Keyed by next-hop as written or by server host name. */
   smtpSaslPasswordMaps?: Record<string, SaslPasswordEntry>;
+  // --- ops: SASL security options ---
+  /** Postfix smtp_sasl_security_options: mechanisms ruled out without TLS. */
+  smtpSaslSecurityOptions?: string[];
+  /** Postfix smtp_sasl_tls_security_options: mechanisms ruled out inside TLS. */
+  smtpSaslTlsSecurityOptions?: string[];
+  /** Postfix smtp_sasl_mechanism_filter: only these offered mechanisms (empty = all). */
+  smtpSaslMechanismFilter?: string[];
 
   smtpConnectionCacheOnDemand?: boolean;
   smtpConnectionCacheDestinations?: string[];
@@ -283,6 +291,10 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
 
   smtpSaslAuthEnable: false,
   smtpSaslPasswordMaps: {},
+  // --- ops: SASL security options ---
+  smtpSaslSecurityOptions: ['noplaintext', 'noanonymous'],
+  smtpSaslTlsSecurityOptions: ['noanonymous'],
+  smtpSaslMechanismFilter: [],
 
   smtpConnectionCacheOnDemand: true,
   smtpConnectionCacheDestinations: [],
@@ -361,10 +373,9 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */
 export function resolveOptions(input: DeliveryOptionsInput = {}): ResolvedOptions {
-  const known = new Set(Object.keys(DEFAULT_OPTIONS));
-  for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new RangeError(`unknown option "${key}"`);
-  }
+  // Unknown keys, wrong kinds and contradictions are refused naming the key (core/option-schema.ts).
+  const problem = checkOptions(input, DEFAULT_OPTIONS, { entries: false });
+  if (problem !== undefined) throw new RangeError(problem);
   const merged: Record<string, unknown> = { ...DEFAULT_OPTIONS };
   for (const [key, value] of Object.entries(input)) {
     if (value !== undefined) merged[key] = value;

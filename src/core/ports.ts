@@ -123,6 +123,13 @@ export interface SaslCredentials {
   password: string;
   /** Preferred order; default ["PLAIN", "LOGIN"]. */
   mechanisms?: Array<'PLAIN' | 'LOGIN' | 'XOAUTH2'>;
+  // --- ops: SASL security (smtp/sasl-policy.ts) ---
+  /** smtpSaslSecurityOptions, for sessions without TLS; default noplaintext, noanonymous. */
+  securityOptions?: string[];
+  /** smtpSaslTlsSecurityOptions, inside TLS; default noanonymous. */
+  tlsSecurityOptions?: string[];
+  /** smtpSaslMechanismFilter; empty = any offered mechanism. */
+  mechanismFilter?: string[];
 }
 
 export interface HandshakeParams {

@@ -65,7 +65,14 @@ export function cachePolicyFor(
 export function saslFor(site: string, host: string, opts: ResolvedOptions): SaslCredentials | undefined {
   if (!opts.smtpSaslAuthEnable) return undefined;
   const entry = opts.smtpSaslPasswordMaps[site] ?? opts.smtpSaslPasswordMaps[host.toLowerCase()];
-  return entry === undefined ? undefined : { username: entry.username, password: entry.password };
+  if (entry === undefined) return undefined;
+  return {
+    username: entry.username,
+    password: entry.password,
+    securityOptions: opts.smtpSaslSecurityOptions,
+    tlsSecurityOptions: opts.smtpSaslTlsSecurityOptions,
+    mechanismFilter: opts.smtpSaslMechanismFilter,
+  };
 }
 
 const hasNonAscii = (s: string): boolean => [...s].some((ch) => (ch.codePointAt(0) ?? 0) > 0x7f);

@@ -20,7 +20,7 @@ export interface EnqueueParts {
   jobs: Array<{ jobId: string; data: DeliveryJobData }>;
 }
 
-function jobOptions(jobId: string): JobsOptions {
+export function jobOptions(jobId: string): JobsOptions {
   return { jobId, attempts: 1, removeOnComplete: { ...JOB_RETENTION }, removeOnFail: { ...JOB_RETENTION } };
 }
 

@@ -109,16 +109,49 @@ function completeOutcome(
   return out;
 }
 
+/** waitForOutcome() gave up: `pending` recipients had no final outcome after `timeoutMs`. */
+export class OutcomeTimeoutError extends Error {
+  readonly queueId: string;
+  readonly timeoutMs: number;
+  readonly pending: string[];
+  constructor(queueId: string, timeoutMs: number, pending: string[]) {
+    super(
+      `${queueId}: timed out after ${timeoutMs} ms waiting for the delivery outcome of ${pending.length} recipient(s)`,
+    );
+    this.name = 'OutcomeTimeoutError';
+    this.queueId = queueId;
+    this.timeoutMs = timeoutMs;
+    this.pending = pending;
+  }
+}
+
+/** waitForOutcome() was asked about a queue id with neither a message nor a journal. */
+export class NoSuchMessageError extends Error {
+  readonly queueId: string;
+  constructor(queueId: string) {
+    super(`${queueId}: no such message in the queue`);
+    this.name = 'NoSuchMessageError';
+    this.queueId = queueId;
+  }
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Called with each event of this message seen while waiting (e.g. deferrals, to report them). */
+  onEvent?: (e: DeliveryEvent & { id: string }) => void;
+}
+
 /**
- * Resolves with one final journal entry per recipient; rejects after timeoutMs, or at once for a
- * queue id with neither a message nor a journal.
+ * Resolves with one final journal entry per recipient; rejects with OutcomeTimeoutError after
+ * timeoutMs, or at once with NoSuchMessageError for a queue id with neither a message nor a journal.
  */
 export async function waitForOutcome(
   base: Redis,
   keys: QueueKeys,
   queueId: string,
-  timeoutMs: number,
+  w: WaitOptions,
 ): Promise<RecipientJournalEntry[]> {
+  const { timeoutMs } = w;
   const deadline = Date.now() + timeoutMs;
   const conn = base.duplicate();
   conn.on('error', () => {});
@@ -128,13 +161,21 @@ export async function waitForOutcome(
       const { meta, journal } = await readOutcome(conn, keys, queueId);
       const done = completeOutcome(meta, journal);
       if (done !== undefined) return done;
-      if (meta === null) throw new Error(`${queueId}: no such message in the queue`);
+      if (meta === null) throw new NoSuchMessageError(queueId);
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`${queueId}: timed out after ${timeoutMs} ms waiting for the delivery outcome`);
+        const final = new Set(journal.map((e) => e.recipient));
+        const pending = meta.recipients.map((r) => r.address).filter((a) => !final.has(a));
+        throw new OutcomeTimeoutError(queueId, timeoutMs, pending);
       }
       const entries = await readOnce(conn, keys.events, lastId, Math.max(1, Math.min(left, 1000)));
       lastId = entries.at(-1)?.[0] ?? lastId;
+      if (w.onEvent !== undefined) {
+        for (const [id, fields] of entries) {
+          const e = decodeDeliveryEvent(fields);
+          if (e.queueId === queueId) w.onEvent({ id, ...e });
+        }
+      }
     }
   } finally {
     conn.disconnect();

@@ -12,15 +12,20 @@ import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from 
 import type { Clock, Random } from '../core/ports.ts';
 import { closeRedisClient, createRedisClient } from './connection.ts';
 import { writeMessage } from './enqueue.ts';
-import { type EventsOptions, followEvents, waitForOutcome } from './events.ts';
+import { type EventsOptions, followEvents, type WaitOptions, waitForOutcome } from './events.ts';
+import { type HoldResult, holdMessage, releaseMessage } from './hold.ts';
 import { jobDataFor, planJobs } from './job-plan.ts';
 import type { DeliveryEvent, DeliveryJobData, MessageMeta, RecipientJournalEntry } from './job-schema.ts';
 import { DEFAULT_PREFIX, type QueueKeys, queueKeys } from './keys.ts';
 import { flushQueue, listQueue, type QueueEntry, type RemoveReport, removeMessages } from './operations.ts';
 import { createQueueIdGenerator } from './queue-id.ts';
+import { type ShowReport, showMessage } from './show.ts';
 import { type SendInput, validateSendInput } from './validate.ts';
 
+export { NoSuchMessageError, OutcomeTimeoutError } from './events.ts';
+export type { HoldResult } from './hold.ts';
 export type { QueueEntry, RemoveReport } from './operations.ts';
+export type { ShowReport } from './show.ts';
 export { MailQueueInputError, type SendInput } from './validate.ts';
 
 export interface MailQueueOptions {
@@ -54,8 +59,22 @@ export interface MailQueueOptions {
 export interface MailQueue {
   send(input: SendInput): Promise<{ queueId: string; jobIds: string[] }>;
   events(opts?: EventsOptions): AsyncIterable<DeliveryEvent & { id: string }>;
-  waitForOutcome(queueId: string, opts?: { timeoutMs?: number }): Promise<RecipientJournalEntry[]>;
-  list(): Promise<QueueEntry[]>;
+  /**
+   * One final journal entry per recipient. Rejects with OutcomeTimeoutError (its `pending` lists
+   * the recipients still undelivered) or NoSuchMessageError. `onEvent` sees this message's events
+   * (deferrals too) while waiting.
+   */
+  waitForOutcome(queueId: string, opts?: Partial<WaitOptions>): Promise<RecipientJournalEntry[]>;
+  /** Every queued message (no cap); `filter` keeps the entries it accepts. */
+  list(filter?: (e: QueueEntry) => boolean): Promise<QueueEntry[]>;
+  /** Hold a message's waiting/deferred jobs (postsuper -h); 'busy' when only an active job is left. */
+  hold(queueId: string): Promise<HoldResult>;
+  /** Release a message's held jobs, due now (postsuper -H); the number released. */
+  release(queueId: string): Promise<number | 'absent'>;
+  /** Envelope, headers and each recipient's history (postcat); undefined when there is no such message. */
+  show(queueId: string): Promise<ShowReport | undefined>;
+  /** The queue ids in arrival order (for ALL). */
+  queueIds(): Promise<string[]>;
   flush(): Promise<number>;
   /** Number of messages deleted; messages with an active job keep that job (see removeReport). */
   remove(queueId: string | 'ALL'): Promise<number>;
@@ -185,8 +204,15 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
     send,
     events,
     waitForOutcome: (queueId, w) =>
-      waitForOutcome(redis, keys, queueId, w?.timeoutMs ?? opts.defaultWaitMs ?? 60_000),
-    list: () => listQueue(redis, queue, keys),
+      waitForOutcome(redis, keys, queueId, {
+        ...w,
+        timeoutMs: w?.timeoutMs ?? opts.defaultWaitMs ?? 60_000,
+      }),
+    list: (filter) => listQueue(redis, queue, keys, filter),
+    hold: (queueId) => holdMessage(redis, queue, keys, queueId, clock.now()),
+    release: (queueId) => releaseMessage(redis, queue, keys, queueId),
+    show: (queueId) => showMessage(redis, queue, keys, queueId),
+    queueIds: () => redis.zrange(keys.messageIndex, 0, -1),
     flush: () => flushQueue(queue),
     remove: async (target) => (await removeMessages(redis, queue, keys, target)).deleted,
     removeReport: (target) => removeMessages(redis, queue, keys, target),

@@ -9,6 +9,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { readOutcome } from './events.ts';
+import { forgetHeld, readHeld } from './hold.ts';
 import type { DeliveryJobData, MessageMeta, RecipientJournalEntry } from './job-schema.ts';
 import type { QueueKeys } from './keys.ts';
 
@@ -17,6 +18,7 @@ export type RecipientQueueStatus =
   | 'active'
   | 'deferred'
   | 'failed'
+  | 'held'
   | 'sent'
   | 'bounced'
   | 'expired';
@@ -28,11 +30,13 @@ export interface QueueEntry {
   sender: string;
   /** Some job of this message is being delivered now (mailq's "*"). */
   active: boolean;
+  /** Some job of this message is on hold (mailq's "!"); `mxq release` puts it back. */
+  held?: boolean;
   recipients: Array<{ address: string; status: RecipientQueueStatus; jobId?: string; reason?: string }>;
 }
 
-/** Most index entries list() reads (mailq has no limit; this keeps memory bounded). */
-export const LIST_LIMIT = 10_000;
+/** Index entries list() reads per page (there is no overall cap, as in mailq). */
+export const LIST_PAGE = 1000;
 const FLUSH_PAGE = 1000;
 
 type AnyJob = Job<DeliveryJobData>;
@@ -45,6 +49,8 @@ function jobStatus(state: string): RecipientQueueStatus {
 }
 
 async function entryFor(
+  redis: Redis,
+  keys: QueueKeys,
   queue: Queue<DeliveryJobData>,
   meta: MessageMeta,
   journal: RecipientJournalEntry[],
@@ -52,7 +58,12 @@ async function entryFor(
   const final = new Map(journal.map((e) => [e.recipient, e]));
   const perRcpt = new Map<string, { status: RecipientQueueStatus; jobId: string; reason?: string }>();
   let active = false;
+  const held = await readHeld(redis, keys, meta.jobIds);
+  for (const [jobId, h] of held) {
+    for (const r of h.data.recipients) perRcpt.set(r.address, { status: 'held', jobId, reason: h.reason });
+  }
   for (const jobId of meta.jobIds) {
+    if (held.has(jobId)) continue;
     const job = (await queue.getJob(jobId)) as AnyJob | undefined;
     if (job === undefined) continue;
     const status = jobStatus(await job.getState());
@@ -74,23 +85,43 @@ async function entryFor(
     arrivalTime: meta.arrivalTime,
     sender: meta.sender,
     active,
+    ...(held.size > 0 ? { held: true } : {}),
     recipients,
   };
 }
 
-/** Every queued message in arrival order (up to LIST_LIMIT). */
+/** The listing entry of one message (mxq show). */
+export function listOne(
+  redis: Redis,
+  queue: Queue<DeliveryJobData>,
+  keys: QueueKeys,
+  meta: MessageMeta,
+  journal: RecipientJournalEntry[],
+): Promise<QueueEntry> {
+  return entryFor(redis, keys, queue, meta, journal);
+}
+
+/**
+ * Every queued message in arrival order, read from the index in pages (no cap); `filter` keeps
+ * only the entries it accepts (mxq queue --state/--destination/--sender/--older-than).
+ */
 export async function listQueue(
   redis: Redis,
   queue: Queue<DeliveryJobData>,
   keys: QueueKeys,
+  filter?: (e: QueueEntry) => boolean,
 ): Promise<QueueEntry[]> {
-  const ids = await redis.zrange(keys.messageIndex, 0, LIST_LIMIT - 1);
   const out: QueueEntry[] = [];
-  for (const id of ids) {
-    const { meta, journal } = await readOutcome(redis, keys, id);
-    if (meta !== null) out.push(await entryFor(queue, meta, journal));
+  for (let start = 0; ; start += LIST_PAGE) {
+    const ids = await redis.zrange(keys.messageIndex, start, start + LIST_PAGE - 1);
+    for (const id of ids) {
+      const { meta, journal } = await readOutcome(redis, keys, id);
+      if (meta === null) continue;
+      const entry = await entryFor(redis, keys, queue, meta, journal);
+      if (filter === undefined || filter(entry)) out.push(entry);
+    }
+    if (ids.length < LIST_PAGE) return out;
   }
-  return out;
 }
 
 /** Promotes every delayed job to waiting; returns how many were promoted. */
@@ -150,6 +181,7 @@ async function removeOne(
   // A removed job never runs again: it must not hold the message's pass open.
   if (gone.length > 0) await redis.srem(keys.messagePass(queueId), ...gone);
   if (kept === 0) {
+    await forgetHeld(redis, keys, meta.jobIds);
     await redis
       .multi()
       .del(

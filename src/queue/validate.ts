@@ -8,6 +8,7 @@
  * Errors: MailQueueInputError naming the field ("from", "to[2]", "message", "nexthop", "dsn.envid").
  */
 
+import { escapeControls } from '../core/escape.ts';
 import { normalizedSize } from '../core/message-size.ts';
 import { parseNexthop, splitNexthopList } from '../core/nexthop.ts';
 import type { ResolvedOptions } from '../core/options.ts';
@@ -60,13 +61,45 @@ export interface ValidatedSend {
 
 const CTL = /[\r\n\0]/;
 
-/** An input value for an error message: control characters escaped, long values cut. */
+/** An input value for an error message: control characters (C0, DEL, C1) escaped, long values cut. */
 export function showValue(s: string): string {
-  const shown = s.length > 80 ? `${s.slice(0, 80)}...` : s;
-  return shown.replace(
-    /[\r\n\0\t]/g,
-    (c) => ({ '\r': '\\r', '\n': '\\n', '\0': '\\0', '\t': '\\t' })[c] ?? '?',
+  return escapeControls(s, 80);
+}
+
+/** The fields SendInput knows; any other key is refused (a `cc` would otherwise vanish). */
+const SEND_INPUT_KEYS: ReadonlySet<string> = new Set([
+  'from',
+  'to',
+  'message',
+  'nexthop',
+  'transport',
+  'dsn',
+  'requireTls',
+  'smtputf8',
+  'isBounce',
+]);
+const DSN_KEYS: ReadonlySet<string> = new Set(['ret', 'envid', 'notify', 'orcpt']);
+
+function refuseUnknownKeys(o: object, known: ReadonlySet<string>, where: string): void {
+  const unknown = Object.keys(o).filter((k) => !known.has(k));
+  if (unknown.length === 0) return;
+  const field = where === '' ? (unknown[0] ?? '') : `${where}.${unknown[0] ?? ''}`;
+  throw new MailQueueInputError(
+    field,
+    `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${showValue(k)}"`).join(', ')} ` +
+      `(known: ${[...known].join(', ')})`,
   );
+}
+
+/** U+FFFD in an address: the bytes were not valid UTF-8 (a decoder replaced them). */
+function checkNoReplacementChar(addr: string, field: string, status: string): void {
+  if (addr.includes('\uFFFD')) {
+    throw new MailQueueInputError(
+      field,
+      `bad address <${showValue(addr)}>: invalid UTF-8 (U+FFFD replacement character)`,
+      status,
+    );
+  }
 }
 const NOTIFY_WORDS: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'DELAY']);
 const ENVID_MAX = 100;
@@ -74,6 +107,7 @@ const ENVID_MAX = 100;
 function checkSender(from: unknown, smtputf8: boolean): string {
   if (typeof from !== 'string') throw new MailQueueInputError('from', 'must be a string', '5.1.7');
   if (from === '') return from;
+  checkNoReplacementChar(from, 'from', '5.1.7');
   const r = checkMailbox(from, smtputf8);
   if (!r.ok)
     throw new MailQueueInputError('from', `bad sender address <${showValue(from)}>: ${r.error}`, '5.1.7');
@@ -88,6 +122,7 @@ function checkRecipients(to: unknown, smtputf8: boolean): string[] {
   to.forEach((addr: unknown, i) => {
     const field = `to[${i}]`;
     if (typeof addr !== 'string') throw new MailQueueInputError(field, 'must be a string', '5.1.3');
+    checkNoReplacementChar(addr, field, '5.1.3');
     const r = checkMailbox(addr, smtputf8);
     if (!r.ok)
       throw new MailQueueInputError(field, `bad recipient address <${showValue(addr)}>: ${r.error}`, '5.1.3');
@@ -165,6 +200,7 @@ function checkDsn(dsn: unknown, recipients: string[]): { envelope?: DsnEnvelope;
   if (dsn === undefined) return { rcpt: {} };
   if (typeof dsn !== 'object' || dsn === null) throw new MailQueueInputError('dsn', 'must be an object');
   const d = dsn as Record<string, unknown>;
+  refuseUnknownKeys(d, DSN_KEYS, 'dsn');
   const envelope: DsnEnvelope = {};
   const rcpt: Partial<Recipient> = {};
   if (d.ret !== undefined) {
@@ -188,6 +224,7 @@ function checkFlag(value: unknown, field: string): boolean {
 export function validateSendInput(input: SendInput, opts: ResolvedOptions): ValidatedSend {
   if (typeof input !== 'object' || input === null)
     throw new MailQueueInputError('input', 'must be an object');
+  refuseUnknownKeys(input, SEND_INPUT_KEYS, '');
   const smtputf8 = checkFlag(input.smtputf8, 'smtputf8');
   const requireTls = checkFlag(input.requireTls, 'requireTls');
   const isBounce = checkFlag(input.isBounce, 'isBounce');

@@ -9,131 +9,15 @@
  * environment, logs option values (they may hold SASL passwords).
  */
 import { readFile } from 'node:fs/promises';
-import { badAllowlistEntries } from '../core/address-policy.ts';
-import { DEFAULT_OPTIONS, type DeliveryOptionsInput, parseDurationMs } from '../core/options.ts';
-import { TLS_LEVEL_NUMBER } from '../core/types.ts';
-
-const DURATION_KEYS = new Set(
-  Object.entries(DEFAULT_OPTIONS)
-    .filter(([k, v]) => typeof v === 'string' && /^\d+[smhdw]$/.test(v) && k !== 'lmtpTcpPort')
-    .map(([k]) => k),
-);
-
-const TLS_LEVELS = Object.keys(TLS_LEVEL_NUMBER);
-const REQUIRETLS_POLICIES = ['disable', 'opportunistic', 'opportunistic+starttls', 'enforce'];
-
-/** Options whose value is one of a few words. */
-const ENUMS: Readonly<Record<string, readonly string[]>> = {
-  inetProtocols: ['all', 'ipv4', 'ipv6'],
-  smtpAddressPreference: ['any', 'ipv4', 'ipv6'],
-  smtpDnsSupportLevel: ['disabled', 'enabled'],
-  smtpTlsSecurityLevel: TLS_LEVELS,
-  lmtpTlsSecurityLevel: TLS_LEVELS,
-};
+import { checkOptions, checkOptionValue as checkSchemaValue } from '../core/option-schema.ts';
+import { DEFAULT_OPTIONS, type DeliveryOptionsInput } from '../core/options.ts';
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
-const isStringArray = (x: unknown): x is string[] =>
-  Array.isArray(x) && x.every((s) => typeof s === 'string');
 
-// --- route (issue 9): transportMaps and destinationOverrides entries (syntax of next-hops is
-// checked when the worker starts: core/route.ts checkRoutingOptions) ---
-function checkRouteMapValue(key: string, where: string, v: unknown): string | undefined {
-  if (key === 'transportMaps' && typeof v !== 'string')
-    return `${where} must be a "transport:nexthop" string`;
-  if (key !== 'destinationOverrides') return undefined;
-  if (!isPlainObject(v)) return `${where} must be { "concurrencyLimit"?: number, "rateDelay"?: time }`;
-  const unknown = Object.keys(v).find((a) => a !== 'concurrencyLimit' && a !== 'rateDelay');
-  if (unknown !== undefined) return `${where} has an unknown attribute "${unknown}"`;
-  const limit = v.concurrencyLimit;
-  if (limit !== undefined && !(Number.isInteger(limit) && (limit as number) >= 1))
-    return `${where}.concurrencyLimit must be an integer ≥ 1`;
-  if (v.rateDelay !== undefined) {
-    if (typeof v.rateDelay !== 'number' && typeof v.rateDelay !== 'string')
-      return `${where}.rateDelay must be a time value`;
-    try {
-      parseDurationMs(v.rateDelay, `${where}.rateDelay`);
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
-  return undefined;
-}
-
-/** Check map-valued options entry by entry; returns a problem text or undefined. */
-function checkMapValues(key: string, value: Record<string, unknown>): string | undefined {
-  for (const [k, v] of Object.entries(value)) {
-    const where = `${key}["${k}"]`;
-    const routeProblem = checkRouteMapValue(key, where, v);
-    if (routeProblem !== undefined) return routeProblem;
-    if (key === 'knownTcpPorts' && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535)) {
-      return `${where} must be a port number 1..65535`;
-    }
-    if (key === 'smtpRequiretlsPolicy' && !(typeof v === 'string' && REQUIRETLS_POLICIES.includes(v))) {
-      return `${where} must be one of ${REQUIRETLS_POLICIES.join(', ')}`;
-    }
-    if (key === 'smtpSaslPasswordMaps') {
-      if (!isPlainObject(v) || typeof v.username !== 'string' || typeof v.password !== 'string') {
-        return `${where} must be { "username": string, "password": string }`;
-      }
-    }
-    if (key === 'smtpTlsPolicyMaps') {
-      if (!isPlainObject(v) || typeof v.level !== 'string' || !TLS_LEVELS.includes(v.level)) {
-        return `${where}.level must be one of ${TLS_LEVELS.join(', ')}`;
-      }
-      for (const list of ['match', 'tafile'] as const) {
-        if (v[list] !== undefined && !isStringArray(v[list]))
-          return `${where}.${list} must be a list of strings`;
-      }
-      if (v.servername !== undefined && typeof v.servername !== 'string')
-        return `${where}.servername must be a string`;
-      if (v.connectionReuse !== undefined && typeof v.connectionReuse !== 'boolean') {
-        return `${where}.connectionReuse must be true or false`;
-      }
-      const unknown = Object.keys(v).find(
-        (a) => !['level', 'match', 'servername', 'tafile', 'connectionReuse'].includes(a),
-      );
-      if (unknown !== undefined) return `${where} has an unknown attribute "${unknown}"`;
-    }
-  }
-  return undefined;
-}
-
-/** The problem with one option value, or undefined when it looks right. */
+/** The problem with one option value, or undefined when it looks right (core/option-schema.ts). */
 export function checkOptionValue(key: string, value: unknown): string | undefined {
-  const def: unknown = (DEFAULT_OPTIONS as Record<string, unknown>)[key];
-  if (DURATION_KEYS.has(key)) {
-    if (typeof value !== 'number' && typeof value !== 'string')
-      return `${key} must be a time value (seconds or "30s", "5m", ...)`;
-    try {
-      parseDurationMs(value, key);
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return undefined;
-  }
-  const words = ENUMS[key];
-  if (words !== undefined) {
-    return typeof value === 'string' && words.includes(value)
-      ? undefined
-      : `${key} must be one of ${words.join(', ')}`;
-  }
-  if (Array.isArray(def)) {
-    if (!isStringArray(value)) return `${key} must be a list of strings`;
-    // --- chaos: address policy ---
-    const bad = key === 'smtpAddressAllowlist' ? badAllowlistEntries(value) : [];
-    return bad.length > 0 ? `${key}: not an address or CIDR range: "${bad.join('", "')}"` : undefined;
-  }
-  if (isPlainObject(def))
-    return isPlainObject(value) ? checkMapValues(key, value) : `${key} must be an object`;
-  if (typeof def === 'number') {
-    return typeof value === 'number' && Number.isFinite(value) && value >= 0
-      ? undefined
-      : `${key} must be a number ≥ 0`;
-  }
-  if (typeof def === 'boolean')
-    return typeof value === 'boolean' ? undefined : `${key} must be true or false`;
-  return typeof value === 'string' ? undefined : `${key} must be a string`;
+  return checkSchemaValue(key, value, DEFAULT_OPTIONS);
 }
 
 /** Validate a parsed JSON value as options; throws an Error naming the key and `source`. */
@@ -144,7 +28,17 @@ export function parseConfigObject(raw: unknown, source: string): DeliveryOptions
     const problem = checkOptionValue(key, value);
     if (problem !== undefined) throw new Error(`${source}: bad value for option "${key}": ${problem}`);
   }
+  const whole = checkOptions(raw, DEFAULT_OPTIONS);
+  if (whole !== undefined) throw new Error(`${source}: ${whole}`);
   return raw as DeliveryOptionsInput;
+}
+
+/** The configuration file does not exist (commands exit 66, EX_NOINPUT). */
+export class ConfigFileMissing extends Error {
+  constructor(path: string, why: string) {
+    super(`${path}: cannot read configuration: ${why}`);
+    this.name = 'ConfigFileMissing';
+  }
 }
 
 /** Read a JSON configuration file; throws an Error naming the file and the bad key. */
@@ -153,6 +47,7 @@ export async function loadConfigFile(path: string): Promise<DeliveryOptionsInput
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigFileMissing(path, 'no such file');
     throw new Error(`${path}: cannot read configuration: ${(e as Error).message}`);
   }
   let raw: unknown;

@@ -1,7 +1,7 @@
 /**
  * SASL client: AUTH PLAIN, LOGIN and XOAUTH2 (RFC 4954, 4616).
  *
- * Decides: the mechanism (first of the caller's preference the server offers), the exchanges,
+ * Decides: the exchanges of the mechanism sasl-policy.ts chose,
  * and the failure text "SASL authentication failed; server H[A] said: <reply>" (softened to 4.x,
  * like Postfix's smtp_sasl_auth_soft_bounce=yes).
  * Never: lets a credential reach a transcript, log, error or failure text (payloads show as *****).
@@ -9,17 +9,11 @@
 import type { SaslCredentials, StageTimeoutsMs } from '../core/ports.ts';
 import type { DeliveryFailure, Endpoint, SmtpReply } from '../core/types.ts';
 import { namaddr } from '../core/types.ts';
-import { authMechanisms } from './capabilities.ts';
 import type { Channel } from './channel.ts';
 import { localFailure } from './failures.ts';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const MASK = '*****';
-
-export function chooseMechanism(offered: Record<string, string>, creds: SaslCredentials): string | undefined {
-  const server = new Set(authMechanisms(offered));
-  return (creds.mechanisms ?? ['PLAIN', 'LOGIN']).find((m) => server.has(m));
-}
 
 function authFailure(ep: Endpoint, reply: SmtpReply): DeliveryFailure {
   const status = reply.status.startsWith('5') ? `4${reply.status.slice(1)}` : reply.status;

@@ -8,8 +8,10 @@
  * the caller asks for it (quitAfterData) and the server pipelines.
  * Never: sends MAIL/RCPT; words stream failures (transaction.ts maps StreamError).
  */
+
+import { escapeControls } from '../core/escape.ts';
 import type { TransactionRequest } from '../core/ports.ts';
-import type { Endpoint, Protocol } from '../core/types.ts';
+import { type Endpoint, namaddr, type Protocol } from '../core/types.ts';
 import { BodyNulError, encodeBody, rechunk } from './body-writer.ts';
 import { type Channel, StreamError } from './channel.ts';
 import { localFailure, replyFailure } from './failures.ts';
@@ -56,9 +58,31 @@ export async function readEndOfData(c: PhaseCtx): Promise<void> {
     return;
   }
   const r = await c.ch.readReply(t, c.req.signal);
+  const garbage = r.lines.filter((l) => !REPLY_LINE.test(l));
+  if (garbage.length > 0) {
+    // Postfix (smtp_chat_resp) warns "non-ESMTP response" and takes the next well-formed reply.
+    // With QUIT pipelined behind the dot, that reply may be QUIT's (221, or Haraka's 503), so it
+    // is never a delivery result: defer (a possible duplicate, never a loss or a false bounce).
+    c.ch.info(`warning: non-ESMTP response: ${escapeControls(garbage[0] ?? '', 200)}`);
+    if (c.quitSent) {
+      c.ledger.failAll(
+        localFailure(
+          'mesg',
+          '4.5.0',
+          `host ${namaddr(c.ep)} sent a malformed reply to end of DATA: ${escapeControls(r.lines.join(' '), 200)} (QUIT was pipelined; delivery state unknown)`,
+          { remoteMta: c.remoteMta, command: 'end of DATA' },
+        ),
+        true,
+      );
+      return;
+    }
+  }
   if (r.code >= 200 && r.code < 300) for (const i of c.ledger.accepted) c.ledger.ok(i, r);
   else c.ledger.failAll(replyFailure('mesg', c.ep, c.remoteMta, r, 'end of DATA'), true);
 }
+
+/** A well-formed reply line: three digits, then space, hyphen or the end. */
+const REPLY_LINE = /^\d{3}([ -]|$)/;
 
 /** After a write failed mid-body: a reply the server sent before closing still counts. */
 async function earlyReply(c: PhaseCtx, e: StreamError): Promise<never | undefined> {

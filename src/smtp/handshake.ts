@@ -10,8 +10,8 @@
 import type { HandshakeParams, HandshakeResult } from '../core/ports.ts';
 import type { DeliveryFailure, Endpoint } from '../core/types.ts';
 import { namaddr } from '../core/types.ts';
-import { authenticate, chooseMechanism } from './auth.ts';
-import { type Capabilities, parseEhloReply } from './capabilities.ts';
+import { authenticate } from './auth.ts';
+import { authMechanisms, type Capabilities, parseEhloReply } from './capabilities.ts';
 import { type Channel, StreamError } from './channel.ts';
 import { heloCommand, SmtpInputError } from './commands.ts';
 import type { EngineDeps } from './engine-deps.ts';
@@ -24,6 +24,7 @@ import {
   requireTlsNeedsTls,
   tlsMissing,
 } from './handshake-checks.ts';
+import { chooseSaslMechanism } from './sasl-policy.ts';
 import { createSession, type SessionTls } from './session.ts';
 import { startTls } from './tls-upgrade.ts';
 
@@ -174,10 +175,25 @@ async function run(
   if (tls.active) delete h.caps.map.STARTTLS;
   let authenticated = false;
   if (p.sasl && h.caps.map.AUTH !== undefined) {
-    const mech = chooseMechanism(h.caps.map, p.sasl);
-    if (mech) {
+    const choice = chooseSaslMechanism(authMechanisms(h.caps.map), p.sasl, tls.active);
+    if (choice.kind === 'filtered-out') {
+      deps.logger?.warn(
+        { host: namaddr(ep) },
+        `${namaddr(ep)} offered no supported AUTH mechanisms: '${choice.offered.join(' ')}'`,
+      );
+    } else if (choice.kind === 'no-mechanism') {
+      // smtpSaslSecurityOptions (e.g. noplaintext without TLS): never send the password.
+      return fail(
+        localFailure(
+          'sess',
+          '4.7.0',
+          `SASL authentication failed; cannot authenticate to server ${namaddr(ep)}: no mechanism available`,
+          { command: 'AUTH', remoteMta: ep.host },
+        ),
+      );
+    } else {
       step.stage = 'performing the AUTH handshake';
-      const authFail = await authenticate(ch, ep, mech, p.sasl, p.timeouts, p.signal);
+      const authFail = await authenticate(ch, ep, choice.mechanism, p.sasl, p.timeouts, p.signal);
       if (authFail) return fail(authFail);
       authenticated = true;
     }

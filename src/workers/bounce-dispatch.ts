@@ -119,7 +119,8 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
   await done(covered);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
   logger.info(
-    { event: 'bounce-sent', queueId: qid, bounceQueueId: sent.queueId, to: target.to, recipients: covered },
+    // queueId comes from the processor's child logger (one key, never twice in a line).
+    { event: 'bounce-sent', bounceQueueId: sent.queueId, to: target.to, recipients: covered },
     `${qid}: ${what}: ${sent.queueId}`,
   );
   return sent.queueId;
@@ -186,7 +187,7 @@ export async function dispatchDelayWarning(
     smtputf8: hasNonAscii(data.sender),
   });
   deps.logger.info(
-    { event: 'delay-warning-sent', queueId: data.queueId, bounceQueueId: sent.queueId },
+    { event: 'delay-warning-sent', bounceQueueId: sent.queueId },
     `${data.queueId}: sender delay notification: ${sent.queueId}`,
   );
   return sent.queueId;

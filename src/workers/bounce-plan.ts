@@ -46,6 +46,8 @@ export function failedReport(e: WorkerJournalEntry, recipient: Recipient | undef
     diagnosticCode: diagnosticCodeFor(e),
     lastAttemptDate: e.at,
   };
+  // The text part says what Postfix's says: "host H[A] said: 550 ... (in reply to RCPT TO command)".
+  if (e.diagnostic !== '') r.text = e.diagnostic;
   if (recipient?.orcpt !== undefined) r.originalRecipient = recipient.orcpt;
   if (e.remoteMta !== undefined) r.remoteMta = e.remoteMta;
   return r;

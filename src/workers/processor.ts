@@ -23,6 +23,7 @@ import type { ResolvedOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import { backoffDelayMs } from '../core/retry-policy.ts';
 import { domainAsNexthop } from '../core/route.ts';
+import { countJobError, HELD_JOB_PREFIX, holdFailingJob, MAX_JOB_ERRORS } from '../queue/hold.ts';
 import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
@@ -138,7 +139,7 @@ async function releaseMalformed(
   try {
     stored = await loadMessage(deps.redis, deps.keys, queueId);
     if (stored === undefined || !stored.meta.jobIds.includes(jobId)) return;
-    await closePass(deps, deps.logger, { queueId, jobId, token, stored });
+    await closePass(deps, deps.logger.child({ queueId, jobId }), { queueId, jobId, token, stored });
   } catch (err) {
     deps.logger.error(
       { event: 'release-failed', queueId, jobId, err: String(err) },
@@ -205,6 +206,18 @@ async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<nev
 async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
   const { deps, data } = ctx;
   const now = deps.clock.now();
+  // A job that keeps throwing (a bug or corrupt data, not a delivery failure) is held, with its
+  // error, after MAX_JOB_ERRORS tries (queue/hold.ts): visible in mxq queue / mxq show, nothing lost.
+  const text = err instanceof Error ? err.message : String(err);
+  const errors = await countJobError(deps.redis, deps.keys, ctx.jobId);
+  if (errors >= MAX_JOB_ERRORS) {
+    await holdFailingJob(deps.redis, deps.keys, ctx.jobId, data, text, errors, now);
+    ctx.log.error(
+      { event: 'job-held', err: text, errors },
+      `${data.queueId}: job ${ctx.jobId} held after ${errors} errors: ${text}`,
+    );
+    throw new UnrecoverableError(`${HELD_JOB_PREFIX}: ${text}`);
+  }
   const delayMs = backoffDelayMs({
     arrivalTime: data.arrivalTime,
     now,

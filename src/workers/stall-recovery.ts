@@ -15,6 +15,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
 import { JOB_RETENTION } from '../queue/enqueue.ts';
+import { HELD_JOB_PREFIX } from '../queue/hold.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { MALFORMED_JOB_PREFIX } from './processor.ts';
 
@@ -23,7 +24,9 @@ export const SWEEP_LIMIT = 1000;
 
 /** Should a job that failed with this reason be put back? */
 export function shouldPutBack(failedReason: string | undefined): boolean {
-  return !(failedReason ?? '').startsWith(MALFORMED_JOB_PREFIX);
+  const r = failedReason ?? '';
+  // Held jobs (queue/hold.ts) wait for `mxq release`, never for stall recovery.
+  return !r.startsWith(MALFORMED_JOB_PREFIX) && !r.startsWith(HELD_JOB_PREFIX);
 }
 
 /** Put one failed job back; never throws. */

@@ -4,8 +4,9 @@
  *
  * Decides: the drain: stop taking jobs, wait for active deliveries up to the drain timeout, then
  * force-close (abandoned jobs are recovered by another worker's stall check; their final
- * recipients are already in the journal). Exit codes: 0 after a drain, 78 unsafe Redis or bad routing options (EX_CONFIG),
- * 69 no Redis (EX_UNAVAILABLE).
+ * recipients are already in the journal); with Redis down the drain does not wait for it.
+ * Exit codes: 0 after a drain, 78 unsafe Redis or bad routing options (EX_CONFIG), 69 no Redis or
+ * Redis unreachable (EX_UNAVAILABLE), 77 Redis refused the password (EX_NOPERM).
  * Never: parses argv (src/cli/worker.ts does), delivers mail itself.
  */
 import { Redis } from 'ioredis';
@@ -15,6 +16,7 @@ import type { Logger } from '../core/ports.ts';
 import { checkRoutingOptions } from '../core/route.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
+import { probeRedis, RedisUnavailableError } from '../queue/redis-probe.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import {
   type EmbeddedRedis,
@@ -60,10 +62,17 @@ export async function drainWorker(
   const timeout = new Promise<'forced'>((done) => {
     timer = setTimeout(() => done('forced'), timeoutMs);
   });
-  const graceful = runtime.worker.close(false).then(() => 'drained' as const);
+  const graceful = runtime.redisDown()
+    ? Promise.resolve('forced' as const)
+    : runtime.worker.close(false).then(() => 'drained' as const);
   const how = await Promise.race([graceful, timeout]);
   clearTimeout(timer);
-  if (how === 'forced')
+  if (runtime.redisDown())
+    logger.warn(
+      { event: 'drain-redis-down' },
+      'Redis unavailable: not waiting for active jobs; stall recovery takes them over',
+    );
+  else if (how === 'forced')
     logger.warn(
       { event: 'drain-timeout', timeoutMs },
       'drain timeout: abandoning active jobs to stall recovery',
@@ -129,6 +138,13 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
     );
   }
   try {
+    try {
+      await probeRedis(url, { timeoutMs: 5000 });
+    } catch (err) {
+      if (!(err instanceof RedisUnavailableError)) throw err;
+      a.stderr.write(`mxq worker: ${err.message}\n`);
+      return err.kind === 'auth' ? 77 : 69;
+    }
     if (!(await redisSafetyOk(url, a))) return 78;
     const runtime = createWorker({
       redisUrl: url,

@@ -18,6 +18,7 @@ import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
 import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
 import { createDeliverProcessor, type DeliverJobResult } from './processor.ts';
+import { createRedisHealth } from './redis-health.ts';
 import { putBack } from './stall-recovery.ts';
 
 export interface WorkerConfig {
@@ -49,28 +50,41 @@ export interface WorkerRuntime {
   start(): void;
   /** Stop taking jobs and wait for active ones (force: abandon them to stall recovery); then close. */
   close(force?: boolean): Promise<void>;
+  /** True while Redis is unreachable (a drain then does not wait for it). */
+  redisDown(): boolean;
 }
 
 export const DEFAULT_LOCK_DURATION_MS = 60_000;
 export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_STALLED_COUNT = 10;
 
+/** Waits for `p` at most `ms`; never rejects (closing is best effort). */
+async function withDeadline(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((done) => {
+      timer = setTimeout(done, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
   const options = resolveOptions(cfg.options ?? {});
   const prefix = cfg.prefix ?? DEFAULT_PREFIX;
   const keys = queueKeys(prefix);
   const logger = cfg.logger;
+  // Every Redis error goes through one tracker: a line when Redis goes away, one when it is back.
+  const health = createRedisHealth(logger);
   // The processor's own connection: no BullMQ Queue on it (a Queue loads its ~64 Lua scripts into
   // the connection, and every redis.multi() then copies them: 44 µs against 6 µs), and automatic
   // pipelining, so the Redis calls of concurrent jobs issued in one tick go out in one socket write.
   const redis = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  redis.on('error', (err: Error) =>
-    logger.warn({ event: 'redis-error', err: err.message }, 'redis connection error'),
-  );
+  redis.on('error', (err: Error) => health.error(err));
+  redis.on('ready', () => health.ready());
   const workerConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
-  workerConnection.on('error', () => {
-    // reported through the worker's own 'error' listener
-  });
+  workerConnection.on('error', (err: Error) => health.error(err));
   const agent = cfg.agent;
   const mailQueue = createMailQueue({ redis: cfg.redisUrl, prefix, options: cfg.options ?? {} });
   const processor = createDeliverProcessor({
@@ -94,14 +108,19 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     autorun: false,
   });
   const queueConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
-  queueConnection.on('error', () => {
-    // the processor's connection reports errors
-  });
+  queueConnection.on('error', (err: Error) => health.error(err));
   const queue = new Queue<DeliveryJobData>(keys.deliverQueue, {
     connection: queueConnection,
     prefix: keys.bullPrefix,
   });
-  worker.on('error', (err) => logger.error({ event: 'worker-error', err: err.message }, 'worker error'));
+  queue.on('error', (err) => health.error(err));
+  worker.on('error', (err) => {
+    if (health.isDown() || /ECONNREFUSED|ETIMEDOUT|Connection is closed|ECONNRESET/.test(err.message)) {
+      health.error(err);
+      return;
+    }
+    logger.error({ event: 'worker-error', err: err.message.split('\n')[0] }, 'worker error');
+  });
   worker.on('stalled', (jobId) => logger.warn({ event: 'job-stalled', jobId }, 'stalled job recovered'));
   worker.on('failed', (job, err) => {
     logger.warn({ event: 'job-failed', jobId: job?.id, err: err.message }, 'job failed');
@@ -122,11 +141,15 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
           logger.error({ event: 'worker-run-error', err: String(err) }, 'worker stopped'),
         );
     },
+    redisDown: () => health.isDown(),
     async close(force = false) {
-      await worker.close(force);
-      await queue.close();
-      await mailQueue.close();
-      await agent.close();
+      // With Redis gone, BullMQ's close waits for a connection that may never come back: bound
+      // each step, then drop the connections (jobs left active are recovered by stall checks).
+      const bounded = (p: Promise<unknown>) => withDeadline(p, force || health.isDown() ? 2000 : 30_000);
+      await bounded(worker.close(force || health.isDown()));
+      await bounded(queue.close());
+      await bounded(mailQueue.close());
+      await bounded(agent.close());
       redis.disconnect();
       queueConnection.disconnect();
       workerConnection.disconnect();

@@ -65,7 +65,18 @@ describe('mxq smtp-probe', () => {
   it('shows the handshake with AUTH masked, then QUITs', async () => {
     const p = await peer({ auth: { users: { alice: SECRET } } });
     const r = await probe(
-      [`${p.host}:${p.port}`, '--tls', 'none', '--auth', 'alice', '--helo', 'probe.test'],
+      // Plaintext AUTH allowed explicitly (the default, noplaintext, never sends it without TLS).
+      [
+        `${p.host}:${p.port}`,
+        '--tls',
+        'none',
+        '--auth',
+        'alice',
+        '--sasl-security-options',
+        'noanonymous',
+        '--helo',
+        'probe.test',
+      ],
       '',
       {
         MXQ_PROBE_PASSWORD: SECRET,

@@ -116,7 +116,8 @@ describe('engine AUTH', () => {
     it(`authenticates with ${mech} and keeps the secret out of the transcript`, async () => {
       peer = await startSmtpPeer({ auth: { users: { alice: 's3cret-pw' }, methods: [mech] } });
       const o = await openSession(peer, {
-        sasl: { username: 'alice', password: 's3cret-pw', mechanisms: [mech] },
+        // Plaintext AUTH allowed explicitly (the default smtpSaslSecurityOptions refuse it).
+        sasl: { username: 'alice', password: 's3cret-pw', mechanisms: [mech], securityOptions: [] },
       });
       if (!o.ok) throw new Error(o.failure.text);
       expect(o.session.state.authenticated).toBe(true);
@@ -132,7 +133,9 @@ describe('engine AUTH', () => {
 
   it('reports a rejected password without the secret, softened to 4.x', async () => {
     peer = await startSmtpPeer({ auth: { users: { alice: 'right' } } });
-    const o = await openSession(peer, { sasl: { username: 'alice', password: 'wrong-pw' } });
+    const o = await openSession(peer, {
+      sasl: { username: 'alice', password: 'wrong-pw', securityOptions: [] },
+    });
     expect(o.ok).toBe(false);
     if (!o.ok) {
       expect(o.failure.status.startsWith('4.')).toBe(true);

@@ -120,6 +120,10 @@ it('splits per domain, requeues the deferred subset, delivers, bounces once', as
   expect(text).toContain('multipart/report');
   expect(text).toContain('Final-Recipient: rfc822; hard@b.test');
   expect(text).toContain('Diagnostic-Code: smtp; 550 5.1.1');
+  // The human-readable part in Postfix's words: host, address, reply and the command it answered.
+  expect(text).toContain(
+    `<hard@b.test>: host mx.b.test[${block.addr(2)}] said: 550 5.1.1 <hard@b.test>: Recipient address rejected (in reply to RCPT TO command)`,
+  );
   expect(peers[0]?.messages.filter((m) => m.from === '' && m.body.toString().includes(queueId))).toHaveLength(
     1,
   );
