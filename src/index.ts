@@ -14,6 +14,8 @@ export type {
   RecipientResult,
   RecipientStatus,
 } from './core/types.ts';
+export type { MxqMessageOptions, MxqSentMessageInfo, MxqTransportOptions } from './nodemailer/transport.ts';
+export { mxqTransport } from './nodemailer/transport.ts';
 export type {
   DeliveryEvent,
   DeliveryJobData,
