@@ -16,7 +16,13 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, runWorkerMain, type WorkerMainArgs } from '..
 
 const USAGE =
   'usage: mxq worker [--concurrency N] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
-  '                  [--drain-timeout S] [--lock-duration S] [--stalled-interval S]\n';
+  '                  [--drain-timeout S] [--lock-duration S] [--stalled-interval S]\n' +
+  '                  [--metrics [HOST:]PORT [--metrics-token T]]   (token also from MXQ_METRICS_TOKEN)\n';
+
+function metricsArgs(listen: string | undefined, token: string | undefined) {
+  if (listen === undefined) return {};
+  return token === undefined ? { metricsListen: listen } : { metricsListen: listen, metricsToken: token };
+}
 
 function positiveNumber(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -39,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
         'drain-timeout': { type: 'string' },
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
+        metrics: { type: 'string' },
+        'metrics-token': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -76,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(concurrency !== undefined ? { concurrency: Math.floor(concurrency) } : {}),
       ...(lock !== undefined ? { lockDurationMs: lock * 1000 } : {}),
       ...(stalled !== undefined ? { stalledIntervalMs: stalled * 1000 } : {}),
+      ...metricsArgs(str('metrics'), str('metrics-token') ?? process.env.MXQ_METRICS_TOKEN),
     };
   } catch (err) {
     process.stderr.write(`mxq worker: ${err instanceof Error ? err.message : String(err)}\n`);

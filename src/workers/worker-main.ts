@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
+import { openWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import {
   type EmbeddedRedis,
@@ -36,6 +37,9 @@ export interface WorkerMainArgs {
   embeddedRedisDir?: string;
   logger: Logger;
   stderr: NodeJS.WritableStream;
+  /** Serve /metrics here (`--metrics`, e.g. 127.0.0.1:9464), with this bearer token (`--metrics-token`). */
+  metricsListen?: string;
+  metricsToken?: string;
   /** Aborting it stops the worker like SIGTERM (tests; the CLI wires signals to it). */
   stop: AbortSignal;
 }
@@ -94,6 +98,16 @@ function waitForStop(signal: AbortSignal): Promise<void> {
 
 /** Run a worker until `stop` aborts; returns the exit code. */
 export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
+  const metrics = await openWorkerMetrics(a);
+  if (typeof metrics === 'number') return metrics;
+  try {
+    return await runWorker(a, metrics);
+  } finally {
+    await metrics?.close();
+  }
+}
+
+async function runWorker(a: WorkerMainArgs, metrics: WorkerMetrics | undefined): Promise<number> {
   let embedded: EmbeddedRedis | undefined;
   let url = a.redisUrl;
   if (url === undefined) {
@@ -125,7 +139,9 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
       ...(a.options !== undefined ? { options: a.options } : {}),
       ...(a.lockDurationMs !== undefined ? { lockDurationMs: a.lockDurationMs } : {}),
       ...(a.stalledIntervalMs !== undefined ? { stalledIntervalMs: a.stalledIntervalMs } : {}),
+      ...(metrics !== undefined ? { metrics: metrics.recorder } : {}),
     });
+    metrics?.attach(runtime, queueKeys(a.prefix ?? DEFAULT_PREFIX));
     const putBack = await sweepFailedJobs(runtime.queue, a.logger);
     runtime.start();
     a.logger.info(

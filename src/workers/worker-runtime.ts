@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
@@ -35,6 +36,8 @@ export interface WorkerConfig {
   journalTtlSec?: number;
   clock?: Clock;
   random?: Random;
+  /** Metrics hook (src/metrics); none: nothing is recorded. */
+  metrics?: MetricsRecorder;
   /** The delivery agent (wiring.ts passes the real one). */
   agent: { deliver(req: AttemptRequest): Promise<AttemptResult>; close(): Promise<void> };
 }
@@ -79,6 +82,7 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     random: cfg.random ?? { next: () => Math.random() },
     logger,
     ...(cfg.journalTtlSec !== undefined ? { journalTtlSec: cfg.journalTtlSec } : {}),
+    ...(cfg.metrics !== undefined ? { metrics: cfg.metrics } : {}),
   });
   const worker = new Worker<DeliveryJobData, DeliverJobResult>(keys.deliverQueue, processor, {
     connection: workerConnection,
