@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: () => import('./delete.ts'),
   },
   sink: { summary: 'a development SMTP/LMTP sink', load: () => import('./sink.ts') },
+  dashboard: { summary: 'web dashboard: bull-board and mxq pages', load: () => import('./dashboard.ts') },
 };
 
 function usage(): string {

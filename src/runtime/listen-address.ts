@@ -25,7 +25,7 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase();
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+  return m?.slice(1).every((o) => Number(o) <= 255) === true;
 }
 
 /** Parses `9464`, `127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`. Port 0 picks a free port. */
