@@ -8,7 +8,7 @@
  * Never: writes to Redis; shows session tickets or other secrets (only their size and TTL).
  */
 import type { Redis } from 'ioredis';
-import { type Cell, link, type Raw, raw, section, status, table, time } from './html.ts';
+import { type Cell, link, raw, section, status, table, time } from './html.ts';
 import { messageHistory, recentEvents } from './message-history.ts';
 import type { DashboardPage } from './page-types.ts';
 
