@@ -25,5 +25,6 @@ export type {
 export { queueKeys } from './queue/keys.ts';
 export type { MailQueue, MailQueueOptions, QueueEntry, RemoveReport, SendInput } from './queue/mail-queue.ts';
 export { createMailQueue, MailQueueInputError } from './queue/mail-queue.ts';
+export { verifyWebhookSignature } from './webhooks/signature.ts';
 export type { DeliveryAgent } from './workers/agent.ts';
 export { createDeliveryAgent } from './workers/agent.ts';

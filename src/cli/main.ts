@@ -24,6 +24,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
   },
   sink: { summary: 'a development SMTP/LMTP sink', load: () => import('./sink.ts') },
   dashboard: { summary: 'web dashboard: bull-board and mxq pages', load: () => import('./dashboard.ts') },
+  webhooks: {
+    summary: 'POST signed delivery events to webhooks; replay',
+    load: () => import('./webhooks.ts'),
+  },
 };
 
 function usage(): string {

@@ -67,6 +67,9 @@ it('pages load in Chromium, show a queued and a delivered message; an action wit
     return;
   }
   const page = await context.newPage();
+  // Rendered text with cells separated by whitespace (Playwright's Locator.innerText).
+  // biome-ignore lint/performance/useDomNodeTextContent: a Playwright Locator method, not the DOM property
+  const mainText = () => page.locator('main').innerText();
   // bull-board: the React app renders the deliver queue with its delayed (queued) job.
   await page.goto(`${scene.url}/queues`);
   await page.getByText('deliver', { exact: false }).first().waitFor({ timeout: 20_000 });
@@ -76,19 +79,18 @@ it('pages load in Chromium, show a queued and a delivered message; an action wit
   await page.screenshot({ path: join(SHOTS, 'bull-board-delayed.png'), fullPage: true });
 
   await page.goto(`${scene.url}/messages`);
-  const listing = page.locator('main');
-  await expect.poll(() => listing.innerText()).toContain(scene.queued);
-  expect(await listing.innerText()).toContain(scene.delivered);
+  await expect.poll(mainText).toContain(scene.queued);
+  expect(await mainText()).toContain(scene.delivered);
   await page.screenshot({ path: join(SHOTS, 'messages.png'), fullPage: true });
 
   await page.goto(`${scene.url}/messages/${scene.delivered}`);
-  const delivered = await page.locator('main').innerText();
+  const delivered = await mainText();
   expect(delivered).toContain('alice@dst.test');
   expect(delivered).toMatch(/sent\s+2\.0\.0/);
   await page.screenshot({ path: join(SHOTS, 'message-delivered.png'), fullPage: true });
 
   await page.goto(`${scene.url}/messages/${scene.queued}`);
-  const queued = await page.locator('main').innerText();
+  const queued = await mainText();
   expect(queued).toMatch(/bob@down\.test\s+queued/);
   expect(queued).toContain('delayed');
   await page.screenshot({ path: join(SHOTS, 'message-queued.png'), fullPage: true });
