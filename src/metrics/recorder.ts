@@ -8,7 +8,7 @@
  *
  * Who calls what (see docs/metrics.md):
  *   deliveryEvent, attempt        src/workers/processor.ts, once per attempt
- *   sessionCacheLookup            the session caches (local, pool host cache, cluster tier)
+ *   sessionCacheLookup            the session caches through countCacheLookups (local: agent.ts)
  *   destinationLeases/Suspended   the destination lease / suspension code (issue 9)
  */
 

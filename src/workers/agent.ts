@@ -12,6 +12,8 @@ import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
+import { countCacheLookups } from '../metrics/session-cache-metrics.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
@@ -22,7 +24,10 @@ export interface DeliveryAgent {
   close(): Promise<void>;
 }
 
-export function createDeliveryAgent(opts: ResolvedOptions, deps: { logger?: Logger } = {}): DeliveryAgent {
+export function createDeliveryAgent(
+  opts: ResolvedOptions,
+  deps: { logger?: Logger; metrics?: MetricsRecorder } = {},
+): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
   const dns = createDnsResolver({
@@ -31,7 +36,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: { logger?: Logg
     tries: opts.dnsTries,
   });
   const connector = createSmtpConnector({ logger, clock });
-  const cache = createLocalSessionCache();
+  const cache = countCacheLookups(createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();
   return {
     deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger }, opts),

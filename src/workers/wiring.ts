@@ -12,6 +12,9 @@ export type RealWorkerConfig = Omit<WorkerConfig, 'agent'>;
 
 /** A worker runtime with the real delivery agent. */
 export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
-  const agent = createDeliveryAgent(resolveOptions(cfg.options ?? {}), { logger: cfg.logger });
+  const agent = createDeliveryAgent(resolveOptions(cfg.options ?? {}), {
+    logger: cfg.logger,
+    ...(cfg.metrics !== undefined ? { metrics: cfg.metrics } : {}),
+  });
   return createWorkerRuntime({ ...cfg, agent });
 }

@@ -70,7 +70,9 @@ it('serves deliveries by status and DSN class, attempt latency, queue depth, Red
   expect(sampleValue(text, 'mxq_redis_up', {})).toBe(1);
   expect(sampleValue(text, 'mxq_redis_rtt_seconds_count', {})).toBeGreaterThanOrEqual(1);
   expect(text).toContain('process_resident_memory_bytes');
-  expect(text).toContain('# TYPE mxq_session_cache_lookups_total counter');
+  expect(
+    sampleValue(text, 'mxq_session_cache_lookups_total', { tier: 'local', result: 'miss' }),
+  ).toBeGreaterThanOrEqual(1);
   const other = await fetch(url.replace('/metrics', '/'));
   expect(other.status).toBe(404);
 }, 60_000);
