@@ -32,6 +32,12 @@ const OWN_PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+const LOGIN_FORM =
+  '<form action="/login" method="post"><input type="password" name="token" placeholder="token"> <button>log in</button></form>';
+const BOARD_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+  "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
 export interface DashboardOptions {
   listen: ListenAddress;
   redis: Redis;
@@ -75,9 +81,13 @@ export function createDashboardApp(o: DashboardOptions): Hono {
     );
     return c.redirect('/', 303);
   });
+  app.get('/login', (c) => {
+    for (const [k, v] of Object.entries(OWN_PAGE_HEADERS)) c.header(k, v);
+    return c.html(page('Log in', raw(LOGIN_FORM), []));
+  });
   app.use('*', async (c, next) => {
     if (everyRequestNeedsToken && !authed(c))
-      return c.text('unauthorized: this dashboard needs its token\n', 401);
+      return c.text('unauthorized: this dashboard needs its token (browsers: log in at /login)\n', 401);
     const isAction =
       c.req.path.startsWith('/queues/api') && c.req.method !== 'GET' && c.req.method !== 'HEAD';
     if (isAction && !allowActions) {
@@ -96,6 +106,11 @@ export function createDashboardApp(o: DashboardOptions): Hono {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'mxq' } },
   });
+  // bull-board's page links Google Fonts; this CSP keeps the browser on this host (system fonts).
+  app.use('/queues/*', async (c, next) => {
+    await next();
+    c.res.headers.set('content-security-policy', BOARD_CSP);
+  });
   app.route('/queues', board.registerPlugin());
   const pages = [...BUILTIN_PAGES, ...(o.pages ?? [])];
   const nav = pages.filter((p) => p.nav).map((p) => ({ path: p.path, title: p.title }));
@@ -108,10 +123,7 @@ export function createDashboardApp(o: DashboardOptions): Hono {
       .filter((p) => p.nav)
       .map((p) => `<li><a href="${esc(p.path)}">${esc(p.title)}</a></li>`);
     const mode = allowActions ? 'actions allowed with the token' : 'read-only';
-    const login =
-      o.token === undefined
-        ? ''
-        : '<form action="/login" method="post"><input type="password" name="token" placeholder="token"> <button>log in</button></form>';
+    const login = o.token === undefined ? '' : LOGIN_FORM;
     return html(
       c,
       'mxq dashboard',

@@ -40,6 +40,7 @@ const missing = chromiumMissing();
 let scene: DashboardScene | undefined;
 let context: BrowserContext | undefined;
 let profile = '';
+const offLoopback: string[] = [];
 
 beforeAll(async () => {
   if (missing !== undefined) return;
@@ -51,6 +52,13 @@ beforeAll(async () => {
     headless: true,
     args: ARGS,
     viewport: { width: 1280, height: 800 },
+  });
+  // Loopback only: anything else the pages might ask for is refused and recorded.
+  await context.route('**/*', (route) => {
+    const host = new URL(route.request().url()).hostname;
+    if (host === '127.0.0.1' || host === 'localhost') return route.continue();
+    offLoopback.push(route.request().url());
+    return route.abort();
   });
 }, 120_000);
 
@@ -104,5 +112,6 @@ it('pages load in Chromium, show a queued and a delivered message; an action wit
   expect(status).toBe(401);
   await page.goto(`${scene.url}/destinations`);
   await page.screenshot({ path: join(SHOTS, 'destinations.png'), fullPage: true });
+  expect(offLoopback).toEqual([]);
   process.stderr.write(`dashboard-browser: screenshots in ${SHOTS}\n`);
 }, 120_000);

@@ -130,3 +130,15 @@ it('read-only by default: actions are refused (403) even with the token', async 
     await ro.exited;
   }
 }, 30_000);
+
+it('POST /login sets the token cookie for browsers; a wrong token is refused', async () => {
+  const login = (token: string) =>
+    fetch(`${scene.url}/login`, { method: 'POST', body: new URLSearchParams({ token }), redirect: 'manual' });
+  expect((await login('wrong-token-0000000000')).status).toBe(401);
+  const ok = await login(DASHBOARD_TOKEN);
+  expect(ok.status).toBe(303);
+  expect(ok.headers.get('set-cookie')).toMatch(
+    /^mxq_dashboard_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict/,
+  );
+  expect((await fetch(`${scene.url}/login`)).status).toBe(200);
+});
