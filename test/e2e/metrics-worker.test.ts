@@ -57,9 +57,11 @@ it('serves deliveries by status and DSN class, attempt latency, queue depth, Red
   await mq.waitForOutcome(queueId, { timeoutMs: 20_000 });
   const text = await until('metrics with the deliveries', async () => {
     const t = await (await fetch(url)).text();
-    return sampleValue(t, 'mxq_deliveries_total', { status: 'bounced', dsn_class: '5' }) === 1
-      ? t
-      : undefined;
+    // The counters move when the attempt is recorded; the job is completed a moment later.
+    const done =
+      sampleValue(t, 'mxq_deliveries_total', { status: 'bounced', dsn_class: '5' }) === 1 &&
+      (sampleValue(t, 'mxq_queue_jobs', { state: 'completed' }) ?? 0) >= 1;
+    return done ? t : undefined;
   });
   expect(sampleValue(text, 'mxq_deliveries_total', { status: 'sent', dsn_class: '2' })).toBe(1);
   expect(
