@@ -14,7 +14,12 @@ export type {
   RecipientResult,
   RecipientStatus,
 } from './core/types.ts';
-export type { MxqMessageOptions, MxqSentMessageInfo, MxqTransportOptions } from './nodemailer/transport.ts';
+export type {
+  MxqMessageOptions,
+  MxqSentMessageInfo,
+  MxqTransporter,
+  MxqTransportOptions,
+} from './nodemailer/transport.ts';
 export { mxqTransport } from './nodemailer/transport.ts';
 export type {
   DeliveryEvent,

@@ -12,7 +12,7 @@
  * Never: validates addresses itself (send() does: bad input rejects with send()'s named-field
  * MailQueueInputError, nothing written), delivers mail, opens Redis before the first sendMail().
  */
-import type { Transport } from 'nodemailer';
+import type { Transport, Transporter } from 'nodemailer';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message.js';
 import type { DsnNotify, Protocol } from '../core/types.ts';
 import { createMailQueue, type MailQueue, type MailQueueOptions } from '../queue/mail-queue.ts';
@@ -34,6 +34,12 @@ export interface MxqSentMessageInfo {
   queueId: string;
   jobIds: string[];
 }
+
+/**
+ * nodemailer's typings give createTransport(customTransport) SMTP's info type; cast to this to see
+ * queueId: `nodemailer.createTransport(mxqTransport({ redis })) as MxqTransporter`.
+ */
+export type MxqTransporter = Transporter<MxqSentMessageInfo>;
 
 /** Per-message mxq options: `transporter.sendMail({ ..., mxq: { nexthop: '[127.0.0.1]:2525' } })`. */
 export interface MxqMessageOptions {

@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MailQueueInputError, mxqTransport } from '../../src/index.ts';
+import { MailQueueInputError, type MxqTransporter, mxqTransport } from '../../src/index.ts';
 import { createMailQueue, type MailQueue } from '../../src/queue/mail-queue.ts';
 import { type RedisHandle, startRedis } from '../support/redis.ts';
 import { type SmtpPeer, startSmtpPeer } from '../support/smtp-peer.ts';
@@ -18,7 +18,7 @@ let redis: Redis;
 let peer: SmtpPeer;
 let mq: MailQueue;
 let worker: WorkerProcess | undefined;
-let transporter: ReturnType<typeof nodemailer.createTransport>;
+let transporter: MxqTransporter;
 let nexthop = '';
 
 beforeAll(async () => {
@@ -28,7 +28,9 @@ beforeAll(async () => {
   nexthop = `[127.0.0.1]:${peer.port}`;
   const options = { myhostname: 'mta.test', smtpTlsSecurityLevel: 'none' as const };
   mq = createMailQueue({ redis: server.url, prefix, options });
-  transporter = nodemailer.createTransport(mxqTransport({ redis: server.url, prefix, options }));
+  transporter = nodemailer.createTransport(
+    mxqTransport({ redis: server.url, prefix, options }),
+  ) as MxqTransporter;
   worker = spawnWorker({ config: await writeConfig(options), redis: server.url, prefix });
   await workerReady(worker);
 });
@@ -43,7 +45,7 @@ afterAll(async () => {
 });
 
 it('sendMail() queues the MIME nodemailer built; the worker delivers it with the envelope and DSN', async () => {
-  const info = (await transporter.sendMail({
+  const info = await transporter.sendMail({
     from: 'App <app@src.test>',
     to: 'one@dst.test',
     cc: ['two@dst.test'],
@@ -53,7 +55,7 @@ it('sendMail() queues the MIME nodemailer built; the worker delivers it with the
     attachments: [{ filename: 'a.txt', content: 'attached' }],
     dsn: { ret: 'HDRS', envid: 'env-42', notify: ['success', 'failure'] },
     mxq: { nexthop },
-  } as nodemailer.SendMailOptions)) as unknown as Record<string, unknown>;
+  } as nodemailer.SendMailOptions);
   expect(info.queueId).toMatch(/^[0-9A-Za-z]+$/);
   expect(info.accepted).toEqual(['one@dst.test', 'two@dst.test', 'hidden@dst.test']);
   expect(info.rejected).toEqual([]);
@@ -80,7 +82,7 @@ it('sendMail() queues the MIME nodemailer built; the worker delivers it with the
 }, 40_000);
 
 it('an explicit envelope wins over the headers; nodemailer DSN spellings map too', async () => {
-  const info = (await transporter.sendMail({
+  const info = await transporter.sendMail({
     from: 'app@src.test',
     to: 'header-only@dst.test',
     envelope: { from: 'bounces@src.test', to: ['real@dst.test'] },
@@ -88,7 +90,7 @@ it('an explicit envelope wins over the headers; nodemailer DSN spellings map too
     text: 'x',
     dsn: { id: 'nm-id', return: 'full', notify: 'failure,delay', recipient: 'orig@dst.test' },
     mxq: { nexthop },
-  } as nodemailer.SendMailOptions)) as unknown as Record<string, unknown>;
+  } as nodemailer.SendMailOptions);
   expect(info.envelope).toEqual({ from: 'bounces@src.test', to: ['real@dst.test'] });
   await mq.waitForOutcome(String(info.queueId), { timeoutMs: 20_000 });
   const got = peer.messages.find((m) => m.body.toString().includes('envelope override'));
