@@ -83,26 +83,27 @@ const messagePage: DashboardPage = {
   },
 };
 
-/** Pool-wide destination state (issue 9's keys: `<prefix>:dest:<dest>:leases|state`). */
+/** Pool-wide destination state (issue 9's keys: `<prefix>:dest:<dest>:leases|state|waiters`). */
 const destinationsPage: DashboardPage = {
   path: '/destinations',
   title: 'Destinations',
   nav: true,
   async render({ redis, prefix }) {
     const keysFound = await scanKeys(redis, `${prefix}:dest:*`);
-    const dests = new Map<string, { leases?: string; state?: string }>();
+    const dests = new Map<string, { leases?: string; state?: string; waiters?: string }>();
     for (const k of keysFound) {
-      const m = /^.*?:dest:(.+):(leases|state)$/.exec(k);
+      const m = /^.*?:dest:(.+):(leases|state|waiters)$/.exec(k);
       if (m === null) continue;
       const d = dests.get(m[1] ?? '') ?? {};
-      if (m[2] === 'leases') d.leases = k;
-      else d.state = k;
+      d[m[2] as 'leases' | 'state' | 'waiters'] = k;
       dests.set(m[1] ?? '', d);
     }
     const now = Date.now();
     const rows: Cell[][] = [];
     for (const [dest, k] of dests) {
+      // Lease scores are expiry times (ms): the live ones are held now.
       const leases = k.leases === undefined ? 0 : await redis.zcount(k.leases, now, '+inf');
+      const waiting = k.waiters === undefined ? 0 : await redis.zcard(k.waiters);
       const state = k.state === undefined ? {} : await redis.hgetall(k.state);
       const suspended = Object.entries(state).some(
         ([f, v]) =>
@@ -111,10 +112,10 @@ const destinationsPage: DashboardPage = {
       const fields = Object.entries(state)
         .map(([f, v]) => `${f}=${v}`)
         .join(' ');
-      rows.push([dest, leases, suspended ? status('suspended') : 'no', fields]);
+      rows.push([dest, leases, waiting, suspended ? status('suspended') : 'no', fields]);
     }
     const body = table(
-      ['destination', 'leases held', 'suspended', 'state'],
+      ['destination', 'leases held', 'jobs waiting', 'suspended', 'state'],
       rows,
       'no destination state in Redis (leases and suspensions appear here once workers use them)',
     );

@@ -4,6 +4,7 @@
  * actions are refused without the token and allowed with it; bad binds are refused (exit 64).
  * (The same pages in a real browser: dashboard-browser.test.ts.)
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { until } from '../support/wait.ts';
 import {
@@ -49,6 +50,22 @@ it('destinations and session cache pages load (empty state rendered)', async () 
   const d = await fetch(`${scene.url}/destinations`);
   expect(d.status).toBe(200);
   expect(await d.text()).toContain('no destination state in Redis');
+  // Keys as the destination lease code writes them: leases scored by expiry, the state hash.
+  const redis = new Redis(scene.redisUrl);
+  const now = Date.now();
+  await redis.zadd('{e2edash}:dest:slow.test:leases', now + 60_000, 'lease-a', now - 1000, 'expired-lease');
+  await redis.zadd('{e2edash}:dest:slow.test:waiters', now, 'w1', now, 'w2');
+  await redis.hset('{e2edash}:dest:slow.test:state', {
+    suspendedUntil: now + 600_000,
+    window: 1,
+    reason: '421 <busy>',
+  });
+  redis.disconnect();
+  const shown = await (await fetch(`${scene.url}/destinations`)).text();
+  expect(shown).toMatch(
+    /<td>slow\.test<\/td><td>1<\/td><td>2<\/td><td><span class="suspended">suspended<\/span>/,
+  );
+  expect(shown).toContain('reason=421 &lt;busy&gt;');
   const s = await fetch(`${scene.url}/session-cache`);
   expect(await s.text()).toContain('mxq_session_cache_lookups_total');
 });
