@@ -15,6 +15,13 @@ export type {
   RecipientStatus,
 } from './core/types.ts';
 export type {
+  MxqMessageOptions,
+  MxqSentMessageInfo,
+  MxqTransporter,
+  MxqTransportOptions,
+} from './nodemailer/transport.ts';
+export { mxqTransport } from './nodemailer/transport.ts';
+export type {
   DeliveryEvent,
   DeliveryJobData,
   MessageMeta,
@@ -28,5 +35,6 @@ export {
   NoSuchMessageError,
   OutcomeTimeoutError,
 } from './queue/mail-queue.ts';
+export { verifyWebhookSignature } from './webhooks/signature.ts';
 export type { DeliveryAgent } from './workers/agent.ts';
 export { createDeliveryAgent } from './workers/agent.ts';

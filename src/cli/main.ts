@@ -49,6 +49,11 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'pending recipients by destination and age, like qshape',
     load: () => import('./qshape.ts'),
   },
+  dashboard: { summary: 'web dashboard: bull-board and mxq pages', load: () => import('./dashboard.ts') },
+  webhooks: {
+    summary: 'POST signed delivery events to webhooks; replay',
+    load: () => import('./webhooks.ts'),
+  },
 };
 
 function usage(): string {

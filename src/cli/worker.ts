@@ -20,6 +20,7 @@ import { optionsFromArgs } from './queue-connection.ts';
 
 const USAGE = `usage: mxq worker [--concurrency N] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]
                   [--drain-timeout S] [--lock-duration S] [--stalled-interval S] [--log-format json|postfix]
+                  [--metrics [HOST:]PORT [--metrics-token T]]
 
 Run delivery workers. Without --redis or REDIS_URL, starts (or joins) the embedded redis-server
 under ./var/redis (AOF on). Log lines (JSON, pino) go to stdout. SIGTERM/SIGINT drain.
@@ -34,10 +35,17 @@ under ./var/redis (AOF on). Log lines (JSON, pino) go to stdout. SIGTERM/SIGINT 
   --stalled-interval S    BullMQ stalled-job check interval (default 30)
   --log-format F          json (pino, ISO times; default, or MXQ_LOG_FORMAT) or postfix
                           (syslog-style text lines Postfix log tools read)
+  --metrics [HOST:]PORT   serve Prometheus metrics (a bare port binds 127.0.0.1; off by default)
+  --metrics-token T       bearer token for /metrics (also MXQ_METRICS_TOKEN); needed off loopback
 
 exit: 0 drained, 64 usage, 66 no such --config, 69 Redis unreachable or no redis-server,
       77 Redis password refused, 78 bad --config or unsafe Redis (docs/cli.md)
 `;
+
+function metricsArgs(listen: string | undefined, token: string | undefined) {
+  if (listen === undefined) return {};
+  return token === undefined ? { metricsListen: listen } : { metricsListen: listen, metricsToken: token };
+}
 
 function positiveNumber(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -62,6 +70,8 @@ export async function run(argv: string[]): Promise<number> {
         'stalled-interval': { type: 'string' },
         'pool-child': { type: 'string' },
         'log-format': { type: 'string' },
+        metrics: { type: 'string' },
+        'metrics-token': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -101,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(concurrency !== undefined ? { concurrency: Math.floor(concurrency) } : {}),
       ...(lock !== undefined ? { lockDurationMs: lock * 1000 } : {}),
       ...(stalled !== undefined ? { stalledIntervalMs: stalled * 1000 } : {}),
+      ...metricsArgs(str('metrics'), str('metrics-token') ?? process.env.MXQ_METRICS_TOKEN),
     };
     const child = str('pool-child');
     if (child !== undefined) {

@@ -22,6 +22,8 @@ import { decideRoute, deferEveryRecipient, type Route, type RouteInput } from '.
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsCache, type DnsCacheStats } from '../dns/dns-cache.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
+import { countCacheLookups } from '../metrics/session-cache-metrics.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
@@ -56,6 +58,8 @@ export interface DeliveryAgentDeps {
   sessionCache?: LocalSessionCache;
   /** `mxq pool` children: TLS handshakes in the pool's TLS owner. */
   tlsStarter?: TlsStarter;
+  /** Metrics recorder (session-cache lookups of the local tier are counted). */
+  metrics?: MetricsRecorder;
 }
 
 export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDeps = {}): DeliveryAgent {
@@ -76,7 +80,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
     clock,
     ...(deps.tlsStarter !== undefined ? { tlsStarter: deps.tlsStarter } : {}),
   });
-  const cache = deps.sessionCache ?? createLocalSessionCache();
+  const cache = countCacheLookups(deps.sessionCache ?? createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState };
   // destinationKey 'mx-hosts': an MX route's destination is its set of MX hosts (one MX query).

@@ -23,6 +23,7 @@ import type { ResolvedOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import { backoffDelayMs } from '../core/retry-policy.ts';
 import { domainAsNexthop } from '../core/route.ts';
+import { type MetricsRecorder, recordAttempt } from '../metrics/recorder.ts';
 import { countJobError, HELD_JOB_PREFIX, holdFailingJob, MAX_JOB_ERRORS } from '../queue/hold.ts';
 import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
@@ -55,6 +56,8 @@ export interface ProcessorDeps {
   random: Random;
   logger: Logger;
   journalTtlSec?: number;
+  /** Metrics hook: one recordAttempt per attempt (src/metrics). */
+  metrics?: MetricsRecorder;
 }
 
 /** Return value of a completed job: this job's final counts. */
@@ -332,6 +335,7 @@ async function attemptAndRecord(
     now,
     opts: deps.opts,
   });
+  if (deps.metrics) recordAttempt(deps.metrics, data.transport, (now - activeTime) / 1000, plan.events);
   const rest = withoutRecorded(plan, recorded);
   await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events);
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);

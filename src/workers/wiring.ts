@@ -56,6 +56,8 @@ export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
     // --- pool ---
     ...(sessionCache !== undefined ? { sessionCache } : {}),
     ...(tlsStarter !== undefined ? { tlsStarter } : {}),
+    // --- metrics ---
+    ...(cfg.metrics !== undefined ? { metrics: cfg.metrics } : {}),
   });
   return createWorkerRuntime({ ...rest, agent });
 }

@@ -14,6 +14,7 @@ import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { type DeliveryOptionsInput, resolveOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { checkRoutingOptions } from '../core/route.ts';
+import { openWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { probeRedis, RedisUnavailableError } from '../queue/redis-probe.ts';
@@ -42,6 +43,9 @@ export interface WorkerMainArgs {
   embeddedRedisDir?: string;
   logger: Logger;
   stderr: NodeJS.WritableStream;
+  /** Serve /metrics here (`--metrics`, e.g. 127.0.0.1:9464), with this bearer token (`--metrics-token`). */
+  metricsListen?: string;
+  metricsToken?: string;
   /** Aborting it stops the worker like SIGTERM (tests; the CLI wires signals to it). */
   stop: AbortSignal;
   /** `mxq pool` children: a tiered session cache, and a look at the runtime before it starts. */
@@ -116,6 +120,16 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
     a.stderr.write(`mxq worker: ${new RoutingConfigError(routing).message}\n`);
     return 78;
   }
+  const metrics = await openWorkerMetrics(a);
+  if (typeof metrics === 'number') return metrics;
+  try {
+    return await runWorker(a, metrics);
+  } finally {
+    await metrics?.close();
+  }
+}
+
+async function runWorker(a: WorkerMainArgs, metrics: WorkerMetrics | undefined): Promise<number> {
   let embedded: EmbeddedRedis | undefined;
   let url = a.redisUrl;
   if (url === undefined) {
@@ -156,8 +170,10 @@ export async function runWorkerMain(a: WorkerMainArgs): Promise<number> {
       ...(a.stalledIntervalMs !== undefined ? { stalledIntervalMs: a.stalledIntervalMs } : {}),
       ...(a.sessionCache !== undefined ? { sessionCache: a.sessionCache } : {}),
       ...(a.tlsStarter !== undefined ? { tlsStarter: a.tlsStarter } : {}),
+      ...(metrics !== undefined ? { metrics: metrics.recorder } : {}),
     });
     a.onRuntime?.(runtime);
+    metrics?.attach(runtime, queueKeys(a.prefix ?? DEFAULT_PREFIX));
     const putBack = await sweepFailedJobs(runtime.queue, a.logger);
     runtime.start();
     a.logger.info(

@@ -12,6 +12,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
@@ -37,6 +38,8 @@ export interface WorkerConfig {
   journalTtlSec?: number;
   clock?: Clock;
   random?: Random;
+  /** Metrics hook (src/metrics); none: nothing is recorded. */
+  metrics?: MetricsRecorder;
   /** The delivery agent (wiring.ts passes the real one). */
   agent: { deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult>; close(): Promise<void> };
 }
@@ -97,6 +100,7 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     random: cfg.random ?? { next: () => Math.random() },
     logger,
     ...(cfg.journalTtlSec !== undefined ? { journalTtlSec: cfg.journalTtlSec } : {}),
+    ...(cfg.metrics !== undefined ? { metrics: cfg.metrics } : {}),
   });
   const worker = new Worker<DeliveryJobData, DeliverJobResult>(keys.deliverQueue, processor, {
     connection: workerConnection,
