@@ -107,7 +107,11 @@ async function runMode(a: {
   // Warm-up (JIT, DNS): one message per destination, then let their idle sessions expire.
   const warm = a.peer.messages.length;
   for (let i = 0; i < a.destinations; i++)
-    void mq.send({ from: 'bench@src.test', to: [`w${i}@d${i}.bench`], message: 'Subject: warm\r\n\r\nw\r\n' });
+    void mq.send({
+      from: 'bench@src.test',
+      to: [`w${i}@d${i}.bench`],
+      message: 'Subject: warm\r\n\r\nw\r\n',
+    });
   const warmEnd = Date.now() + 60_000;
   while (a.peer.messages.length - warm < a.destinations && Date.now() < warmEnd)
     await new Promise((r) => setTimeout(r, 100));
