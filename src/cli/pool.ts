@@ -39,7 +39,8 @@ const PASSED = ['concurrency', 'config', 'drain-timeout', 'lock-duration', 'stal
 function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name}: not a positive number: ${v}`);
+  const flag = name === 'processes' ? '-n/--processes' : `--${name}`;
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${flag}: not a positive number: ${v}`);
   return n;
 }
 

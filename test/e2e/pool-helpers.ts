@@ -70,7 +70,7 @@ export function poolReady(pool: PoolProcess, processes: number): Promise<true> {
       );
       return running.size >= processes ? true : undefined;
     },
-    40_000,
+    150_000, // a loaded machine boots node children slowly
   );
 }
 

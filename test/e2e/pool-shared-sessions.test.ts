@@ -50,7 +50,7 @@ beforeAll(async () => {
   mq = createMailQueue({ redis: server.url, prefix, options });
   pool = spawnPool({ config, redis: server.url, prefix, processes: 4, extra: ['--concurrency', '2'] });
   await poolReady(pool, 4);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   if (pool !== undefined) await stopPool(pool);

@@ -49,7 +49,7 @@ beforeAll(async () => {
   mq = createMailQueue({ redis: server.url, prefix, options });
   pool = spawnPool({ config, redis: server.url, prefix, processes: 2, extra: ['--concurrency', '2'] });
   await poolReady(pool, 2);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   if (pool !== undefined) await stopPool(pool);
