@@ -69,6 +69,7 @@ function tlsPolicyFor(run: AttemptRun, el: Element, ep: Endpoint): ReturnType<ty
     mxHost: ep.host,
     protocol: run.req.protocol,
     opts: run.opts,
+    tlsRequiredNo: run.tlsRequiredNo,
   });
 }
 

@@ -23,6 +23,7 @@ import type { Clock, DnsPort, Logger, Random, SessionCache, SmtpConnector } from
 import { createRecipientLedger } from './recipients.ts';
 import type { CachePolicy } from './route-plan.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
+import { hasTlsRequiredNo, tlsRequiredNoApplies } from './tls-required.ts';
 import { isHardFailureStatus, isLoopStatus } from './trouble.ts';
 import type { AttemptRequest, AttemptResult, DeliveryFailure, Recipient } from './types.ts';
 
@@ -40,6 +41,8 @@ export interface AttemptRun extends AttemptLog {
   deps: AttemptDeps;
   opts: ResolvedOptions;
   smtputf8Required: boolean;
+  /** RFC 8689 `TLS-Required: no` applies: policy lookups skipped, level capped at may. */
+  tlsRequiredNo: boolean;
   cachePolicy: CachePolicy;
   /** The first list element, while the dest label may still be stored (§4.6 step 4). */
   requestNexthop?: string;
@@ -54,6 +57,15 @@ const NO_SERVER: DeliveryFailure = {
   throttle: true,
 };
 
+/** A blank line in this chunk (a split across chunks only means reading on). */
+function headerSectionEnds(chunk: Uint8Array): boolean {
+  for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) {
+    const next = chunk[i + 1];
+    if (next === 0x0a || (next === 0x0d && chunk[i + 2] === 0x0a)) return true;
+  }
+  return false;
+}
+
 async function messageHead(message: AttemptRequest['message']): Promise<Uint8Array> {
   if (typeof message !== 'function') return message;
   const chunks: Uint8Array[] = [];
@@ -61,7 +73,7 @@ async function messageHead(message: AttemptRequest['message']): Promise<Uint8Arr
   for await (const chunk of message()) {
     chunks.push(chunk);
     total += chunk.length;
-    if (total >= 256 * 1024) break;
+    if (total >= 256 * 1024 || headerSectionEnds(chunk)) break;
   }
   const head = new Uint8Array(total);
   let offset = 0;
@@ -74,7 +86,13 @@ async function messageHead(message: AttemptRequest['message']): Promise<Uint8Arr
 
 async function createRun(req: AttemptRequest, deps: AttemptDeps, opts: ResolvedOptions): Promise<AttemptRun> {
   const startedAt = deps.clock.now();
-  const headerNonAscii = req.smtputf8 === true ? headerHasNonAscii(await messageHead(req.message)) : false;
+  const head = await messageHead(req.message);
+  const headerNonAscii = req.smtputf8 === true ? headerHasNonAscii(head) : false;
+  const tlsRequiredNo = tlsRequiredNoApplies({
+    enabled: opts.tlsRequiredEnable,
+    requireTls: req.requireTls,
+    headerPresent: hasTlsRequiredNo(head),
+  });
   return {
     req,
     deps,
@@ -89,6 +107,7 @@ async function createRun(req: AttemptRequest, deps: AttemptDeps, opts: ResolvedO
     servers: [],
     keptLogged: new Set(),
     smtputf8Required: smtputf8Required(req, headerNonAscii, opts),
+    tlsRequiredNo,
     cachePolicy: { load: false, store: false },
     usedViaCache: new Set(),
   };

@@ -124,6 +124,10 @@ export interface DeliveryOptionsInput {
   /** Where failures of null-sender mail are reported ('' = only logged). */
   bounceNoticeRecipient?: string;
   doubleBounceSender?: string;
+
+  // --- tls (issue 14) ---
+  /** Honour RFC 8689 `TLS-Required: no` (Postfix tls_required_enable). */
+  tlsRequiredEnable?: boolean;
 }
 
 type DurationKeys = {
@@ -250,6 +254,9 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   delayWarningTime: '0h',
   bounceNoticeRecipient: '',
   doubleBounceSender: 'double-bounce',
+
+  // --- tls (issue 14) ---
+  tlsRequiredEnable: true,
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
