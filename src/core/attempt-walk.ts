@@ -10,6 +10,8 @@
 import type { AttemptRun } from './attempt.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
+import type { StsPolicy } from './mta-sts.ts';
+import { applyStsPolicy, mxMatchesPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { SaslCredentials, SmtpSession, TlsSettings } from './ports.ts';
 import { requireTlsPolicyFor } from './requiretls-policy.ts';
@@ -43,6 +45,8 @@ export interface Element extends ElementInput {
   sessCount: number;
   /** Addresses still to try, in order. */
   list: Endpoint[];
+  /** MTA-STS policy of the next-hop domain (issue 14), applied on top of the TLS policy. */
+  sts?: StsPolicy;
 }
 
 /** What the per-address checks decided for one endpoint. */
@@ -63,7 +67,7 @@ function domainOf(run: AttemptRun, target: NexthopTarget): string {
 
 /** The TLS policy lookup for one server of a list element (§7.2). */
 function tlsPolicyFor(run: AttemptRun, el: Element, ep: Endpoint): ReturnType<typeof tlsSettingsFor> {
-  return tlsSettingsFor({
+  const policy = tlsSettingsFor({
     element: el.target,
     domain: domainOf(run, el.target),
     mxHost: ep.host,
@@ -71,6 +75,10 @@ function tlsPolicyFor(run: AttemptRun, el: Element, ep: Endpoint): ReturnType<ty
     opts: run.opts,
     tlsRequiredNo: run.tlsRequiredNo,
   });
+  if (!policy.ok || el.sts === undefined) return policy;
+  const domain = domainOf(run, el.target);
+  const sts = applyStsPolicy({ policy: el.sts, domain, mxHost: ep.host, settings: policy.settings });
+  return sts.ok ? { ...policy, settings: sts.settings } : { ok: false, failure: sts.failure };
 }
 
 /** §4.2 per-address checks: TLS policy, wrappermode, REQUIRETLS; undefined = skip the address. */
@@ -87,6 +95,10 @@ function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boole
     run.log.warn({ event: 'tls-policy', server: ep.host }, `${run.req.queueId}: ${policy.failure.text}`);
     trace(run, ep, 'skipped-tls-policy');
     return undefined;
+  }
+  if (el.sts?.mode === 'testing' && !mxMatchesPolicy(ep.host, el.sts)) {
+    const text = `MTA-STS policy (testing) for ${domainOf(run, el.target)} does not list MX host ${ep.host}; delivering anyway`;
+    run.log.warn({ event: 'mta-sts', server: ep.host }, `${run.req.queueId}: ${text}`);
   }
   let tls = policy.settings;
   if (ep.kind === 'unix' && tls.level === 'may') tls = { ...tls, level: 'none' };
@@ -288,6 +300,16 @@ async function walkAddresses(run: AttemptRun, el: Element): Promise<void> {
   }
 }
 
+/** MTA-STS applies to SMTP next-hops that are domains (not [host], not literals), unless TLS-Required: no. */
+async function lookupSts(run: AttemptRun, el: Element): Promise<void> {
+  const { target } = el;
+  const source = run.deps.mtaSts;
+  if (source === undefined || run.req.protocol !== 'smtp' || run.tlsRequiredNo) return;
+  if (target.kind !== 'inet' || target.bracketed || target.literal !== undefined) return;
+  const policy = await source.policyFor(target.host, run.req.signal);
+  if (policy !== undefined && policy.mode !== 'none') el.sts = policy;
+}
+
 /** One list element; returns FINAL_NEXTHOP (the site loop stops after it). */
 export async function runElement(run: AttemptRun, input: ElementInput): Promise<boolean> {
   const { target } = input;
@@ -318,6 +340,7 @@ export async function runElement(run: AttemptRun, input: ElementInput): Promise<
       if (isLoopStatus(resolved.failure.status)) el.finalNexthop = true;
     }
     el.list = resolved.endpoints;
+    if (el.list.length > 0) await lookupSts(run, el);
   }
   if (el.list.length > 0 && el.first) {
     run.cachePolicy = cachePolicyFor(target, run.req.cacheHint, run.opts);

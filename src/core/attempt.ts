@@ -16,6 +16,7 @@
 import type { AttemptLog } from './attempt-record.ts';
 import { markAllUnmarked } from './attempt-record.ts';
 import { runElement } from './attempt-walk.ts';
+import type { MtaStsPort } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import { parseNexthop } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -34,6 +35,8 @@ export interface AttemptDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
+  /** MTA-STS policies (issue 14); absent = MTA-STS off. */
+  mtaSts?: MtaStsPort;
 }
 
 /** Per-attempt state beyond the recorder's. */

@@ -128,6 +128,10 @@ export interface DeliveryOptionsInput {
   // --- tls (issue 14) ---
   /** Honour RFC 8689 `TLS-Required: no` (Postfix tls_required_enable). */
   tlsRequiredEnable?: boolean;
+  /** Look up and apply MTA-STS policies (RFC 8461) of SMTP next-hop domains. */
+  mtaStsEnable?: boolean;
+  /** Deadline for one policy fetch (connect, headers and body). */
+  mtaStsFetchTimeout?: Duration;
 }
 
 type DurationKeys = {
@@ -257,6 +261,8 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
 
   // --- tls (issue 14) ---
   tlsRequiredEnable: true,
+  mtaStsEnable: false,
+  mtaStsFetchTimeout: '10s',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -279,6 +285,8 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
   'maximalQueueLifetime',
   'bounceQueueLifetime',
   'delayWarningTime',
+  // --- tls (issue 14) ---
+  'mtaStsFetchTimeout',
 ];
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */

@@ -12,6 +12,8 @@ import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
+import { createMtaStsSource } from '../mta-sts/source.ts';
+import { createMemoryStsStore, type StsStore } from '../mta-sts/store.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
@@ -22,7 +24,10 @@ export interface DeliveryAgent {
   close(): Promise<void>;
 }
 
-export function createDeliveryAgent(opts: ResolvedOptions, deps: { logger?: Logger } = {}): DeliveryAgent {
+export function createDeliveryAgent(
+  opts: ResolvedOptions,
+  deps: { logger?: Logger; stsStore?: StsStore } = {},
+): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
   const dns = createDnsResolver({
@@ -33,8 +38,20 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: { logger?: Logg
   const connector = createSmtpConnector({ logger, clock });
   const cache = createLocalSessionCache();
   const random = systemRandom();
+  // --- tls (issue 14) ---
+  const mtaSts = opts.mtaStsEnable
+    ? createMtaStsSource({
+        dns,
+        store: deps.stsStore ?? createMemoryStsStore(() => clock.now()),
+        clock,
+        logger,
+        ca: opts.smtpTlsCAfile,
+        fetchTimeoutMs: opts.mtaStsFetchTimeout,
+      })
+    : undefined;
   return {
-    deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger }, opts),
+    deliver: (req) =>
+      runAttempt(req, { dns, connector, cache, clock, random, logger, ...(mtaSts ? { mtaSts } : {}) }, opts),
     close: () => cache.close(),
   };
 }

@@ -4,7 +4,10 @@
  *
  * Decides: which adapters a production worker uses. Never: reads the environment or argv.
  */
+import { Redis } from 'ioredis';
 import { resolveOptions } from '../core/options.ts';
+import { createRedisStsStore } from '../mta-sts/store.ts';
+import { DEFAULT_PREFIX } from '../queue/keys.ts';
 import { createDeliveryAgent } from './agent.ts';
 import { createWorkerRuntime, type WorkerConfig, type WorkerRuntime } from './worker-runtime.ts';
 
@@ -12,6 +15,19 @@ export type RealWorkerConfig = Omit<WorkerConfig, 'agent'>;
 
 /** A worker runtime with the real delivery agent. */
 export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
-  const agent = createDeliveryAgent(resolveOptions(cfg.options ?? {}), { logger: cfg.logger });
+  const options = resolveOptions(cfg.options ?? {});
+  // --- tls (issue 14): MTA-STS policies cached in Redis, shared by the pool ---
+  const stsRedis = options.mtaStsEnable ? new Redis(cfg.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
+  const stsStore = stsRedis
+    ? createRedisStsStore(stsRedis, cfg.prefix ?? DEFAULT_PREFIX, Date.now)
+    : undefined;
+  const inner = createDeliveryAgent(options, { logger: cfg.logger, ...(stsStore ? { stsStore } : {}) });
+  const agent = {
+    deliver: inner.deliver,
+    close: async (): Promise<void> => {
+      await inner.close();
+      stsRedis?.disconnect();
+    },
+  };
   return createWorkerRuntime({ ...cfg, agent });
 }
