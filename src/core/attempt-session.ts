@@ -70,6 +70,7 @@ export async function runSession(
     plaintextRetryAllowed: prep.plaintextRetryAllowed,
     // §5.3: a session that will not be cached gets QUIT right behind the final dot (pipelining).
     quitAfterData: !storable,
+    ...(opts.disableMimeOutputConversion ? { disableMimeOutputConversion: true } : {}),
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
   let throttled = false;

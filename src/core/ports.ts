@@ -202,6 +202,9 @@ export interface TransactionRequest {
    * the final "." without waiting (the result is then never reusable). Ignored without PIPELINING.
    */
   quitAfterData?: boolean;
+  // --- tls (issue 14) ---
+  /** Send 8-bit content raw to a server without 8BITMIME (Postfix disable_mime_output_conversion). */
+  disableMimeOutputConversion?: boolean;
 }
 
 /** Per-recipient engine outcome, in the order of TransactionRequest.recipients. */
