@@ -63,6 +63,8 @@ export interface SrvRecord {
  */
 export interface DnsAnswerExtras {
   qname?: string;
+  /** A/AAAA: the name at the end of the CNAME chain, when the adapter was asked to report it. */
+  canonical?: string;
   warnings?: string[];
 }
 

@@ -19,6 +19,24 @@ export interface DnsResolverOptions {
   timeoutMs: number;
   /** Tries per server. */
   tries: number;
+  /** Report the end of an A/AAAA name's CNAME chain as `canonical` (smtpCnameOverridesServername). */
+  canonicalNames?: boolean;
+}
+
+const MAX_CNAME_HOPS = 10;
+
+/** Follow CNAMEs from qname (at most 10 hops); the last name, or undefined when there is none. */
+async function canonicalOf(resolver: Resolver, qname: string): Promise<string | undefined> {
+  let name = qname;
+  for (let i = 0; i < MAX_CNAME_HOPS; i++) {
+    const next = await resolver.resolveCname(name).then(
+      (r) => r[0],
+      () => undefined,
+    );
+    if (next === undefined) break;
+    name = next.replace(/\.$/, '');
+  }
+  return name === qname ? undefined : name.toLowerCase();
 }
 
 /** Build the node:dns Resolver. Throws an Error naming a malformed server entry. */
@@ -86,9 +104,13 @@ export function createDnsResolver(opts: DnsResolverOptions): DnsPort {
     lookup(name: string, type: DnsType, signal?: AbortSignal): Promise<DnsAnswer> {
       const qname = toQueryName(name);
       if (qname === undefined) return raceAbort(Promise.resolve(invalidNameAnswer(name, type)), signal);
-      const work = query(resolver, qname, type).catch((err: unknown) =>
-        errorAnswer(errorCode(err), qname, type),
-      );
+      const work = query(resolver, qname, type)
+        .then(async (a) => {
+          if (!opts.canonicalNames || a.class !== 'OK' || (type !== 'A' && type !== 'AAAA')) return a;
+          const canonical = await canonicalOf(resolver, qname);
+          return canonical === undefined ? a : { ...a, canonical };
+        })
+        .catch((err: unknown) => errorAnswer(errorCode(err), qname, type));
       return raceAbort(work, signal);
     },
   };

@@ -34,6 +34,7 @@ export function createDeliveryAgent(
     servers: opts.dnsServers,
     timeoutMs: opts.dnsTimeout,
     tries: opts.dnsTries,
+    ...(opts.smtpCnameOverridesServername ? { canonicalNames: true } : {}),
   });
   const connector = createSmtpConnector({ logger, clock });
   const cache = createLocalSessionCache();
