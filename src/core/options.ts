@@ -128,6 +128,8 @@ export interface DeliveryOptionsInput {
   // --- tls (issue 14) ---
   /** Honour RFC 8689 `TLS-Required: no` (Postfix tls_required_enable). */
   tlsRequiredEnable?: boolean;
+  /** LMTP deliveries are final: SUCCESS notices say "delivered" (Postfix lmtp_assume_final). */
+  lmtpAssumeFinal?: boolean;
   /** Send 8-bit mail raw to servers without 8BITMIME instead of converting it (§5.4). */
   disableMimeOutputConversion?: boolean;
   /** Look up and apply MTA-STS policies (RFC 8461) of SMTP next-hop domains. */
@@ -263,6 +265,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
 
   // --- tls (issue 14) ---
   tlsRequiredEnable: true,
+  lmtpAssumeFinal: false,
   disableMimeOutputConversion: false,
   mtaStsEnable: false,
   mtaStsFetchTimeout: '10s',

@@ -138,6 +138,8 @@ export interface RecipientResult {
   connUse?: number;
   /** `soft_bounce=yes` turned a bounce into this deferral. */
   softBounce?: boolean;
+  /** Sent, and NOTIFY=SUCCESS owes the sender this DSN action (core/success-dsn.ts). */
+  successAction?: 'relayed' | 'delivered';
 }
 
 /** One delivery request: a message, one next-hop (list), up to the recipient limit of recipients. */

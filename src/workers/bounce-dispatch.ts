@@ -20,7 +20,7 @@ import { hasNonAscii } from '../queue/address.ts';
 import type { DeliveryJobData, DsnEnvelope, MessageMeta } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import { buildDeliveryReport, type DsnRecipientReport, wantsNotification } from './bounce-message.ts';
-import { planBounce } from './bounce-plan.ts';
+import { planBounce, planSuccessNotice } from './bounce-plan.ts';
 import { readJournal } from './journal.ts';
 import { reportClaimKey } from './message-store.ts';
 
@@ -91,8 +91,17 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     recipients: meta.recipients,
     opts: deps.opts,
   });
+  // --- tls (issue 14): the pass's SUCCESS notice, under the same claim ---
+  const success = planSuccessNotice({
+    sender: meta.sender,
+    reported,
+    entries: [...journal.values()],
+    recipients: meta.recipients,
+    opts: deps.opts,
+  });
+  const notified = success === undefined ? [] : await sendSuccessNotice(deps, meta, p.body, success);
   if (target.kind === 'none') {
-    await done([]);
+    await done(notified);
     return undefined;
   }
   const covered = target.reports.map((r) => r.finalRecipient);
@@ -101,7 +110,7 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
       { event: 'bounce-discarded', queueId: qid, recipients: covered },
       `${qid}: undeliverable mail from <${meta.sender}> not returned (null or double-bounce sender)`,
     );
-    await done(covered);
+    await done([...covered, ...notified]);
     return undefined;
   }
   const report = await buildDeliveryReport({
@@ -116,13 +125,41 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     isBounce: true,
     smtputf8: hasNonAscii(target.to),
   });
-  await done(covered);
+  await done([...covered, ...notified]);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
   logger.info(
     { event: 'bounce-sent', queueId: qid, bounceQueueId: sent.queueId, to: target.to, recipients: covered },
     `${qid}: ${what}: ${sent.queueId}`,
   );
   return sent.queueId;
+}
+
+/** Send the success notice; returns the recipients it covers. */
+async function sendSuccessNotice(
+  deps: BounceDeps,
+  meta: MessageMeta,
+  body: Buffer,
+  notice: { to: string; reports: DsnRecipientReport[] },
+): Promise<string[]> {
+  const report = await buildDeliveryReport({
+    kind: 'success',
+    ...reportEnvelope(deps.opts, meta, body),
+    ret: 'HDRS', // RFC 3461 §4.3: RET concerns failure reports; success notices carry the headers
+    recipients: notice.reports,
+  });
+  const sent = await deps.sender.send({
+    from: '',
+    to: [notice.to],
+    message: report,
+    isBounce: true,
+    smtputf8: hasNonAscii(notice.to),
+  });
+  const covered = notice.reports.map((r) => r.finalRecipient);
+  deps.logger.info(
+    { event: 'success-notice-sent', queueId: meta.queueId, bounceQueueId: sent.queueId, recipients: covered },
+    `${meta.queueId}: sender delivery status notification: ${sent.queueId}`,
+  );
+  return covered;
 }
 
 function reportEnvelope(

@@ -94,3 +94,43 @@ export function planBounce(p: {
   if (notice === '') return { kind: 'log-only', reports };
   return { kind: 'send', from: doubleBounce, to: notice, reports, notice: true };
 }
+
+// --- tls (issue 14): SUCCESS notices (RFC 3461 NOTIFY=SUCCESS, spec §10.1) ---
+
+/**
+ * The success notice a message owes for its sent recipients not reported yet whose delivery left
+ * the DSN duty with us (journal `successAction`: `relayed` to a server without DSN, `delivered`
+ * for LMTP with lmtpAssumeFinal). Goes to the sender from the null sender; never for the null
+ * sender or the double-bounce address.
+ */
+export function planSuccessNotice(p: {
+  sender: string;
+  reported: ReadonlySet<string>;
+  entries: WorkerJournalEntry[];
+  recipients: Recipient[];
+  opts: ResolvedOptions;
+}): { to: string; reports: DsnRecipientReport[] } | undefined {
+  if (p.sender === '' || p.sender.toLowerCase() === doubleBounceAddress(p.opts).toLowerCase())
+    return undefined;
+  const byAddress = new Map(p.recipients.map((r) => [r.address, r]));
+  const order = new Map(p.recipients.map((r, i) => [r.address, i]));
+  const rank = (e: WorkerJournalEntry) => order.get(e.recipient) ?? p.recipients.length;
+  const due = p.entries
+    .filter((e) => e.status === 'sent' && e.successAction !== undefined && !p.reported.has(e.recipient))
+    .sort((a, b) => rank(a) - rank(b));
+  const reports = due.map((e): DsnRecipientReport => {
+    const r: DsnRecipientReport = {
+      finalRecipient: e.recipient,
+      action: e.successAction ?? 'relayed',
+      status: e.dsn,
+      diagnosticCode: diagnosticCodeFor(e),
+      lastAttemptDate: e.at,
+      text: `delivery via ${e.relay}: ${e.reply ?? e.diagnostic}`,
+    };
+    const orcpt = byAddress.get(e.recipient)?.orcpt;
+    if (orcpt !== undefined) r.originalRecipient = orcpt;
+    if (e.remoteMta !== undefined) r.remoteMta = e.remoteMta;
+    return r;
+  });
+  return reports.length > 0 ? { to: p.sender, reports } : undefined;
+}
