@@ -128,6 +128,10 @@ export interface DeliveryOptionsInput {
   // --- tls (issue 14) ---
   /** Honour RFC 8689 `TLS-Required: no` (Postfix tls_required_enable). */
   tlsRequiredEnable?: boolean;
+  /** Postmaster notice classes (Postfix notify_classes): bounce, 2bounce, delay, resource, software, protocol, ... */
+  notifyClasses?: string[];
+  /** Where `delay` class copies of delay warnings go (Postfix delay_notice_recipient). */
+  delayNoticeRecipient?: string;
   /** LMTP deliveries are final: SUCCESS notices say "delivered" (Postfix lmtp_assume_final). */
   lmtpAssumeFinal?: boolean;
   /** Send 8-bit mail raw to servers without 8BITMIME instead of converting it (§5.4). */
@@ -265,6 +269,8 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
 
   // --- tls (issue 14) ---
   tlsRequiredEnable: true,
+  notifyClasses: ['resource', 'software'],
+  delayNoticeRecipient: 'postmaster',
   lmtpAssumeFinal: false,
   disableMimeOutputConversion: false,
   mtaStsEnable: false,

@@ -20,7 +20,7 @@ import { hasNonAscii } from '../queue/address.ts';
 import type { DeliveryJobData, DsnEnvelope, MessageMeta } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import { buildDeliveryReport, type DsnRecipientReport, wantsNotification } from './bounce-message.ts';
-import { planBounce, planSuccessNotice } from './bounce-plan.ts';
+import { planBounce, planSuccessNotice, postmasterCopyTarget } from './bounce-plan.ts';
 import { readJournal } from './journal.ts';
 import { reportClaimKey } from './message-store.ts';
 
@@ -125,6 +125,13 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     isBounce: true,
     smtputf8: hasNonAscii(target.to),
   });
+  if (!target.notice) {
+    await sendPostmasterCopy(deps, 'bounce', {
+      kind: 'failure',
+      ...reportEnvelope(deps.opts, meta, p.body),
+      recipients: target.reports,
+    });
+  }
   await done([...covered, ...notified]);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
   logger.info(
@@ -132,6 +139,36 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     `${qid}: ${what}: ${sent.queueId}`,
   );
   return sent.queueId;
+}
+
+/**
+ * notify_classes `bounce` / `delay` (spec §10.1, §10.2): a copy of the report for the postmaster
+ * (headers only, Postfix's postmaster subject), sent from the double-bounce address.
+ */
+async function sendPostmasterCopy(
+  deps: BounceDeps,
+  cls: 'bounce' | 'delay',
+  params: Parameters<typeof buildDeliveryReport>[0],
+): Promise<void> {
+  const target = postmasterCopyTarget(deps.opts, cls);
+  if (target === undefined) return;
+  const report = await buildDeliveryReport({
+    ...params,
+    ret: 'HDRS',
+    postmasterCopy: true,
+    postmaster: target.to,
+  });
+  const sent = await deps.sender.send({
+    from: target.from,
+    to: [target.to],
+    message: report,
+    isBounce: true,
+    smtputf8: hasNonAscii(target.to),
+  });
+  deps.logger.info(
+    { event: 'postmaster-copy-sent', queueId: params.queueId, class: cls, bounceQueueId: sent.queueId },
+    `${params.queueId}: postmaster ${cls === 'bounce' ? 'non-delivery' : 'delay'} notification: ${sent.queueId}`,
+  );
 }
 
 /** Send the success notice; returns the recipients it covers. */
@@ -226,5 +263,10 @@ export async function dispatchDelayWarning(
     { event: 'delay-warning-sent', queueId: data.queueId, bounceQueueId: sent.queueId },
     `${data.queueId}: sender delay notification: ${sent.queueId}`,
   );
+  await sendPostmasterCopy(deps, 'delay', {
+    kind: 'delay',
+    ...reportEnvelope(deps.opts, data, p.body),
+    recipients: reports,
+  });
   return sent.queueId;
 }

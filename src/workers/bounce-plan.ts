@@ -9,8 +9,9 @@
  * "X-Postfix; <text>", Remote-MTA, ORCPT), and where the report goes:
  * - a normal sender gets the report, from the null sender;
  * - a null sender (a bounce that failed) or the double-bounce address is never bounced to; the
- *   failure is only logged, and when bounceNoticeRecipient is set a notice goes there, sent from
- *   doubleBounceSender@myhostname (Postfix's 2bounce_notice_recipient copy). Failures of mail
+ *   failure is only logged, and when bounceNoticeRecipient is set and notifyClasses has `bounce`
+ *   or `2bounce` a notice goes there, sent from doubleBounceSender@myhostname (Postfix's
+ *   2bounce_notice_recipient copy). Failures of mail
  *   from the double-bounce address are only logged (no notice either), so a notice cannot loop.
  * Never: talks to Redis, builds MIME (bounce-message.ts), sends mail (bounce-dispatch.ts).
  */
@@ -29,6 +30,25 @@ export type BounceTarget =
 export function doubleBounceAddress(opts: ResolvedOptions): string {
   const s = opts.doubleBounceSender;
   return s.includes('@') ? s : `${s}@${opts.myhostname}`;
+}
+
+/** notify_classes holds one of these classes (`bounce` implies `2bounce`, spec §10.2). */
+export function notifyClass(opts: ResolvedOptions, ...classes: string[]): boolean {
+  return opts.notifyClasses.some((c) => classes.includes(c.trim().toLowerCase()));
+}
+
+/**
+ * The postmaster copy a notify class asks for: the address (qualified with @myhostname) and the
+ * envelope sender (the double-bounce address, so a failing copy is never reported again).
+ */
+export function postmasterCopyTarget(
+  opts: ResolvedOptions,
+  kind: 'bounce' | 'delay',
+): { from: string; to: string } | undefined {
+  if (!notifyClass(opts, kind)) return undefined;
+  const to = kind === 'bounce' ? opts.bounceNoticeRecipient : opts.delayNoticeRecipient;
+  if (to === '') return undefined;
+  return { from: doubleBounceAddress(opts), to: to.includes('@') ? to : `${to}@${opts.myhostname}` };
 }
 
 /** "smtp; 550 5.1.1 ..." when the outcome came from a server reply, else "X-Postfix; <text>". */
@@ -91,7 +111,7 @@ export function planBounce(p: {
   if (p.sender.toLowerCase() === doubleBounce.toLowerCase()) return { kind: 'log-only', reports };
   if (p.sender !== '') return { kind: 'send', from: '', to: p.sender, reports, notice: false };
   const notice = p.opts.bounceNoticeRecipient;
-  if (notice === '') return { kind: 'log-only', reports };
+  if (notice === '' || !notifyClass(p.opts, 'bounce', '2bounce')) return { kind: 'log-only', reports };
   return { kind: 'send', from: doubleBounce, to: notice, reports, notice: true };
 }
 

@@ -1,8 +1,10 @@
 /**
- * SUCCESS notices (RFC 3461 NOTIFY=SUCCESS, spec §10.1) with the real worker, redis-server, DNS
- * and SMTP/LMTP peers on loopback: a server without DSN gets the mail and the sender gets one
- * "relayed" report; a server with DSN takes the duty over (NOTIFY goes along, no local notice);
- * LMTP with lmtpAssumeFinal reports "delivered"; without NOTIFY=SUCCESS nothing is sent.
+ * Notices with the real worker, redis-server, DNS and SMTP/LMTP peers on loopback.
+ * SUCCESS (RFC 3461 NOTIFY=SUCCESS, spec §10.1): a server without DSN gets the mail and the sender
+ * gets one "relayed" report; a server with DSN takes the duty over (NOTIFY goes along, no local
+ * notice); LMTP with lmtpAssumeFinal reports "delivered"; without NOTIFY=SUCCESS nothing is sent.
+ * notify_classes (§10.2): `bounce` sends the postmaster a headers-only copy of a failure report
+ * from the double-bounce address, and (implying 2bounce) a notice of a failed null-sender message.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -39,7 +41,15 @@ beforeAll(async () => {
   const port = senderMx.port;
   peers.push(
     senderMx,
-    await startSmtpPeer({ host: block.addr(2), port, hideDsn: true, script: { ehloName: 'mx.nodsn.test' } }),
+    await startSmtpPeer({
+      host: block.addr(2),
+      port,
+      hideDsn: true,
+      script: {
+        ehloName: 'mx.nodsn.test',
+        rcpt: (a) => (a.startsWith('hard') ? `550 5.1.1 <${a}>: Recipient address rejected` : undefined),
+      },
+    }),
     await startSmtpPeer({ host: block.addr(3), port, script: { ehloName: 'mx.dsn.test' } }),
     await startSmtpPeer({ host: block.addr(4), port: 24, lmtp: true }),
   );
@@ -60,6 +70,8 @@ beforeAll(async () => {
     maximalBackoffTime: 0.6,
     smtpTlsSecurityLevel: 'none' as const,
     lmtpAssumeFinal: true,
+    notifyClasses: ['bounce', 'resource', 'software'],
+    bounceNoticeRecipient: 'pm@src.test',
   };
   runtime = createWorker({ redisUrl: server.url, prefix, options, logger, concurrency: 2 });
   runtime.start();
@@ -132,4 +144,41 @@ it('LMTP with lmtpAssumeFinal: "delivered"; without NOTIFY=SUCCESS: no notice', 
   await released(queueId);
   await new Promise((r) => setTimeout(r, 500));
   expect(reportsFor(quiet.queueId)).toHaveLength(0);
+});
+
+const toPostmaster = (queueId: string) =>
+  senderMx.messages.filter((m) => m.to.includes('pm@src.test') && m.body.toString().includes(queueId));
+
+it('notify_classes bounce: the sender gets the report, the postmaster a headers-only copy from double-bounce', async () => {
+  const { queueId } = await mq.send({
+    from: 'app@src.test',
+    to: ['hard@nodsn.test'],
+    message: 'Subject: b\r\n\r\nsecret body\r\n',
+  });
+  await until('both delivered', async () =>
+    reportsFor(queueId).length > 0 && toPostmaster(queueId).length > 0 ? true : undefined,
+  );
+  const copy = toPostmaster(queueId)[0] ?? expect.fail('no copy');
+  expect(copy.from).toBe('double-bounce@mta.test');
+  const text = copy.body.toString();
+  expect(text).toContain('Subject: Postmaster Copy: Undelivered Mail');
+  expect(text).toContain('To: pm@src.test');
+  expect(text).toContain('Content-Type: text/rfc822-headers');
+  expect(text).not.toContain('secret body');
+  expect(field(copy.body, 'Final-Recipient')).toEqual(['rfc822; hard@nodsn.test']);
+  const toSender = reportsFor(queueId).filter((m) => m.to.includes('app@src.test'));
+  expect(toSender).toHaveLength(1);
+  expect(toSender[0]?.body.toString()).toContain('secret body');
+});
+
+it('notify_classes bounce implies 2bounce: a failed null-sender message is noticed to the postmaster', async () => {
+  const { queueId } = await mq.send({
+    from: '',
+    to: ['hard2@nodsn.test'],
+    message: 'Subject: nb\r\n\r\nx\r\n',
+  });
+  await until('notice delivered', async () => (toPostmaster(queueId).length > 0 ? true : undefined));
+  const notice = toPostmaster(queueId)[0] ?? expect.fail();
+  expect(notice.from).toBe('double-bounce@mta.test');
+  expect(field(notice.body, 'Action')).toEqual(['failed']);
 });
