@@ -10,8 +10,9 @@
 import type { AttemptRun } from './attempt.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
-import type { StsPolicy } from './mta-sts.ts';
-import { applyStsPolicy, mxMatchesPolicy } from './mta-sts.ts';
+import type { TlsElement } from './attempt-tls.ts';
+import { domainOf, lookupDane, lookupSts, tlsPolicyFor } from './attempt-tls.ts';
+import { mxMatchesPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { SaslCredentials, SmtpSession, TlsSettings } from './ports.ts';
 import { requireTlsPolicyFor } from './requiretls-policy.ts';
@@ -26,7 +27,6 @@ import {
 } from './route-plan.ts';
 import type { LabelContext } from './session-reuse.ts';
 import { destLabelFor, endpointLabelFor, labelContext, takeProbed } from './session-reuse.ts';
-import { tlsSettingsFor } from './tls-policy.ts';
 import { isLoopStatus } from './trouble.ts';
 import type { Endpoint, RequireTlsPolicy, TlsLevel } from './types.ts';
 import { namaddrport } from './types.ts';
@@ -38,15 +38,13 @@ export interface ElementInput {
   finalNexthop: boolean;
 }
 
-export interface Element extends ElementInput {
+export interface Element extends ElementInput, TlsElement {
   requireTls: RequireTlsPolicy;
   bestPref: number;
   addrCount: number;
   sessCount: number;
   /** Addresses still to try, in order. */
   list: Endpoint[];
-  /** MTA-STS policy of the next-hop domain (issue 14), applied on top of the TLS policy. */
-  sts?: StsPolicy;
 }
 
 /** What the per-address checks decided for one endpoint. */
@@ -60,26 +58,6 @@ export interface AddressPrep {
 }
 
 const epKey = (ep: Pick<Endpoint, 'address' | 'port'>): string => `${ep.address} ${ep.port}`;
-
-function domainOf(run: AttemptRun, target: NexthopTarget): string {
-  return target.kind === 'unix' ? run.opts.myhostname : target.host;
-}
-
-/** The TLS policy lookup for one server of a list element (§7.2). */
-function tlsPolicyFor(run: AttemptRun, el: Element, ep: Endpoint): ReturnType<typeof tlsSettingsFor> {
-  const policy = tlsSettingsFor({
-    element: el.target,
-    domain: domainOf(run, el.target),
-    mxHost: ep.host,
-    protocol: run.req.protocol,
-    opts: run.opts,
-    tlsRequiredNo: run.tlsRequiredNo,
-  });
-  if (!policy.ok || el.sts === undefined) return policy;
-  const domain = domainOf(run, el.target);
-  const sts = applyStsPolicy({ policy: el.sts, domain, mxHost: ep.host, settings: policy.settings });
-  return sts.ok ? { ...policy, settings: sts.settings } : { ok: false, failure: sts.failure };
-}
 
 /** §4.2 per-address checks: TLS policy, wrappermode, REQUIRETLS; undefined = skip the address. */
 function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boolean): AddressPrep | undefined {
@@ -300,16 +278,6 @@ async function walkAddresses(run: AttemptRun, el: Element): Promise<void> {
   }
 }
 
-/** MTA-STS applies to SMTP next-hops that are domains (not [host], not literals), unless TLS-Required: no. */
-async function lookupSts(run: AttemptRun, el: Element): Promise<void> {
-  const { target } = el;
-  const source = run.deps.mtaSts;
-  if (source === undefined || run.req.protocol !== 'smtp' || run.tlsRequiredNo) return;
-  if (target.kind !== 'inet' || target.bracketed || target.literal !== undefined) return;
-  const policy = await source.policyFor(target.host, run.req.signal);
-  if (policy !== undefined && policy.mode !== 'none') el.sts = policy;
-}
-
 /** One list element; returns FINAL_NEXTHOP (the site loop stops after it). */
 export async function runElement(run: AttemptRun, input: ElementInput): Promise<boolean> {
   const { target } = input;
@@ -341,6 +309,7 @@ export async function runElement(run: AttemptRun, input: ElementInput): Promise<
     }
     el.list = resolved.endpoints;
     if (el.list.length > 0) await lookupSts(run, el);
+    if (el.list.length > 0) await lookupDane(run, el);
   }
   if (el.list.length > 0 && el.first) {
     run.cachePolicy = cachePolicyFor(target, run.req.cacheHint, run.opts);

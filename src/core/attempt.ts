@@ -16,6 +16,7 @@
 import type { AttemptLog } from './attempt-record.ts';
 import { markAllUnmarked } from './attempt-record.ts';
 import { runElement } from './attempt-walk.ts';
+import type { DanePort } from './dane.ts';
 import type { MtaStsPort } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import { parseNexthop } from './nexthop.ts';
@@ -37,6 +38,8 @@ export interface AttemptDeps {
   logger: Logger;
   /** MTA-STS policies (issue 14); absent = MTA-STS off. */
   mtaSts?: MtaStsPort;
+  /** DNSSEC lookups for DANE (issue 14); absent = no validating resolver (dane levels refused). */
+  dane?: DanePort;
 }
 
 /** Per-attempt state beyond the recorder's. */

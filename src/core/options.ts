@@ -53,7 +53,7 @@ export interface DeliveryOptionsInput {
   useSrvLookup?: string[];
   allowSrvLookupFallback?: boolean;
   ignoreSrvLookupError?: boolean;
-  smtpDnsSupportLevel?: 'disabled' | 'enabled';
+  smtpDnsSupportLevel?: 'disabled' | 'enabled' | 'dnssec';
   smtpCnameOverridesServername?: boolean;
   bestMxTransport?: string;
   /** DNS servers, "ip" or "ip:port" or "[ipv6]:port"; empty = system resolvers. */

@@ -84,6 +84,14 @@ export interface DnsPort {
   lookup(name: string, type: DnsType, signal?: AbortSignal): Promise<DnsAnswer>;
 }
 
+/** One TLSA record (RFC 6698): usage, selector, matching type, association data (lower hex). */
+export interface TlsaRecord {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  data: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // SMTP sessions (src/smtp implements these)
 
@@ -114,6 +122,8 @@ export interface TlsSettings {
   servername?: string;
   /** TLS before the greeting (SMTPS, port 465). */
   wrapperMode?: boolean;
+  /** dane/dane-only: the usable TLSA records the chain must match (core/dane.ts). */
+  tlsa?: TlsaRecord[];
   /** A TLS session ticket to offer for resumption. */
   sessionTicket?: Buffer;
   /** Called with each new TLS session ticket the server issues (for sharing across processes). */

@@ -25,7 +25,7 @@ const REQUIRETLS_POLICIES = ['disable', 'opportunistic', 'opportunistic+starttls
 const ENUMS: Readonly<Record<string, readonly string[]>> = {
   inetProtocols: ['all', 'ipv4', 'ipv6'],
   smtpAddressPreference: ['any', 'ipv4', 'ipv6'],
-  smtpDnsSupportLevel: ['disabled', 'enabled'],
+  smtpDnsSupportLevel: ['disabled', 'enabled', 'dnssec'],
   smtpTlsSecurityLevel: TLS_LEVELS,
   lmtpTlsSecurityLevel: TLS_LEVELS,
 };

@@ -11,6 +11,7 @@ import { runAttempt } from '../core/attempt.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+import { createDanePort } from '../dane/port.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
 import { createMtaStsSource } from '../mta-sts/source.ts';
 import { createMemoryStsStore, type StsStore } from '../mta-sts/store.ts';
@@ -50,9 +51,13 @@ export function createDeliveryAgent(
         fetchTimeoutMs: opts.mtaStsFetchTimeout,
       })
     : undefined;
+  const dane =
+    opts.smtpDnsSupportLevel === 'dnssec'
+      ? createDanePort({ servers: opts.dnsServers, timeoutMs: opts.dnsTimeout, tries: opts.dnsTries })
+      : undefined;
+  const extras = { ...(mtaSts ? { mtaSts } : {}), ...(dane ? { dane } : {}) };
   return {
-    deliver: (req) =>
-      runAttempt(req, { dns, connector, cache, clock, random, logger, ...(mtaSts ? { mtaSts } : {}) }, opts),
+    deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger, ...extras }, opts),
     close: () => cache.close(),
   };
 }
