@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: () => import('./delete.ts'),
   },
   sink: { summary: 'a development SMTP/LMTP sink', load: () => import('./sink.ts') },
+  tlsrpt: { summary: 'send the TLSRPT (RFC 8460) reports that are due', load: () => import('./tlsrpt.ts') },
 };
 
 function usage(): string {

@@ -16,8 +16,10 @@ import { decideDane, isDaneLevel, isUsableTlsa } from './dane.ts';
 import type { StsPolicy } from './mta-sts.ts';
 import { applyStsPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
+import type { TlsSettings } from './ports.ts';
 import { tlsConfigProblem, tlsSettingsFor } from './tls-policy.ts';
-import type { Endpoint } from './types.ts';
+import { policyDescriptor, resultTypeFor } from './tlsrpt.ts';
+import type { DeliveryFailure, Endpoint } from './types.ts';
 
 /** What these lookups need of a list element (attempt-walk.ts's Element). */
 export interface TlsElement {
@@ -118,4 +120,30 @@ export async function lookupSts(run: AttemptRun, el: TlsElement): Promise<void> 
   if (target.kind !== 'inet' || target.bracketed || target.literal !== undefined) return;
   const policy = await source.policyFor(target.host, run.req.signal);
   if (policy !== undefined && policy.mode !== 'none') el.sts = policy;
+}
+
+/**
+ * TLSRPT (RFC 8460): count this TLS session for the next-hop domain's daily report: SMTP only, a
+ * domain next-hop (not a literal), not a `TLS-Required: no` message, TLS attempted (level may or
+ * above); a success needs TLS established, a failure one that TLS stopped (core/tlsrpt.ts).
+ */
+export function reportTlsSession(
+  run: AttemptRun,
+  el: TlsElement,
+  ep: Endpoint,
+  tls: TlsSettings,
+  outcome: { ok: true; tlsActive: boolean } | { ok: false; failure: DeliveryFailure },
+): void {
+  const port = run.deps.tlsrpt;
+  const { target } = el;
+  if (port === undefined || run.req.protocol !== 'smtp' || run.tlsRequiredNo) return;
+  if (target.kind !== 'inet' || target.literal !== undefined || tls.level === 'none') return;
+  const policy = policyDescriptor(el.sts, tls.tlsa);
+  if (outcome.ok) {
+    if (outcome.tlsActive) port.record(target.host, policy, { ok: true });
+    return;
+  }
+  const resultType = resultTypeFor(outcome.failure, tls.level);
+  if (resultType === undefined) return;
+  port.record(target.host, policy, { ok: false, resultType, mxHost: ep.host, ip: ep.address });
 }

@@ -11,7 +11,7 @@ import type { AttemptRun } from './attempt.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
 import type { TlsElement } from './attempt-tls.ts';
-import { domainOf, lookupDane, lookupSts, tlsPolicyFor } from './attempt-tls.ts';
+import { domainOf, lookupDane, lookupSts, reportTlsSession, tlsPolicyFor } from './attempt-tls.ts';
 import { mxMatchesPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { SaslCredentials, SmtpSession, TlsSettings } from './ports.ts';
@@ -225,6 +225,7 @@ async function openSession(
     plaintextRetryAllowed: prep.plaintextRetryAllowed,
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
+  reportTlsSession(run, el, ep, prep.tls, hs.ok ? { ok: true, tlsActive: hs.session.state.tls.active } : hs);
   if (hs.ok) return { session: hs.session, fromCache: false, plainRetry: false };
   const plainRetry = hs.failure.retryAsPlaintext === true && prep.plaintextRetryAllowed;
   markAllUnmarked(run, hs.failure, { finalServer: finalServer && !plainRetry, relay: namaddrport(ep) });

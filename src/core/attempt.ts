@@ -26,6 +26,7 @@ import { createRecipientLedger } from './recipients.ts';
 import type { CachePolicy } from './route-plan.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
 import { hasTlsRequiredNo, tlsRequiredNoApplies } from './tls-required.ts';
+import type { TlsRptPort } from './tlsrpt.ts';
 import { isHardFailureStatus, isLoopStatus } from './trouble.ts';
 import type { AttemptRequest, AttemptResult, DeliveryFailure, Recipient } from './types.ts';
 
@@ -40,6 +41,8 @@ export interface AttemptDeps {
   mtaSts?: MtaStsPort;
   /** DNSSEC lookups for DANE (issue 14); absent = no validating resolver (dane levels refused). */
   dane?: DanePort;
+  /** TLSRPT session counts (issue 14); absent = TLSRPT off. */
+  tlsrpt?: TlsRptPort;
 }
 
 /** Per-attempt state beyond the recorder's. */

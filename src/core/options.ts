@@ -140,6 +140,16 @@ export interface DeliveryOptionsInput {
   mtaStsEnable?: boolean;
   /** Deadline for one policy fetch (connect, headers and body). */
   mtaStsFetchTimeout?: Duration;
+  /** Count TLS sessions per policy domain for RFC 8460 reports (Postfix smtp_tlsrpt_enable). */
+  smtpTlsrptEnable?: boolean;
+  /** `organization-name` of reports ('' = myhostname). */
+  tlsrptOrganizationName?: string;
+  /** `contact-info` of reports ('' = postmaster@myhostname). */
+  tlsrptContactInfo?: string;
+  /** Envelope and From: sender of mailed reports (unqualified = @myhostname). */
+  tlsrptSender?: string;
+  /** Deadline for one HTTPS report upload. */
+  tlsrptPostTimeout?: Duration;
 }
 
 type DurationKeys = {
@@ -275,6 +285,11 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   disableMimeOutputConversion: false,
   mtaStsEnable: false,
   mtaStsFetchTimeout: '10s',
+  smtpTlsrptEnable: false,
+  tlsrptOrganizationName: '',
+  tlsrptContactInfo: '',
+  tlsrptSender: 'noreply-smtp-tls-reporting',
+  tlsrptPostTimeout: '30s',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -299,6 +314,7 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
   'delayWarningTime',
   // --- tls (issue 14) ---
   'mtaStsFetchTimeout',
+  'tlsrptPostTimeout',
 ];
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */

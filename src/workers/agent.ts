@@ -19,6 +19,8 @@ import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
+import { createTlsRptRecorder } from '../tlsrpt/recorder.ts';
+import { createMemoryTlsRptStore, type TlsRptStore } from '../tlsrpt/store.ts';
 
 export interface DeliveryAgent {
   deliver(req: AttemptRequest): Promise<AttemptResult>;
@@ -27,7 +29,7 @@ export interface DeliveryAgent {
 
 export function createDeliveryAgent(
   opts: ResolvedOptions,
-  deps: { logger?: Logger; stsStore?: StsStore } = {},
+  deps: { logger?: Logger; stsStore?: StsStore; tlsRptStore?: TlsRptStore } = {},
 ): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
@@ -55,7 +57,10 @@ export function createDeliveryAgent(
     opts.smtpDnsSupportLevel === 'dnssec'
       ? createDanePort({ servers: opts.dnsServers, timeoutMs: opts.dnsTimeout, tries: opts.dnsTries })
       : undefined;
-  const extras = { ...(mtaSts ? { mtaSts } : {}), ...(dane ? { dane } : {}) };
+  const tlsrpt = opts.smtpTlsrptEnable
+    ? createTlsRptRecorder(deps.tlsRptStore ?? createMemoryTlsRptStore(), clock, logger)
+    : undefined;
+  const extras = { ...(mtaSts ? { mtaSts } : {}), ...(dane ? { dane } : {}), ...(tlsrpt ? { tlsrpt } : {}) };
   return {
     deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger, ...extras }, opts),
     close: () => cache.close(),
