@@ -28,7 +28,9 @@ export type TlsRptResultType =
   | 'certificate-host-mismatch'
   | 'tlsa-invalid'
   | 'validation-failure'
-  | 'sts-policy-fetch-error';
+  | 'sts-policy-fetch-error'
+  | 'sts-policy-invalid'
+  | 'sts-webpki-invalid';
 
 export type TlsRptOutcome =
   | { ok: true }
@@ -66,6 +68,14 @@ export function policyDescriptor(sts: StsPolicy | undefined, tlsa: TlsaRecord[] 
     };
   if (sts !== undefined) return { type: 'sts', strings: stsPolicyStrings(sts), mxPatterns: [...sts.mx] };
   return { type: 'no-policy-found', strings: [], mxPatterns: [] };
+}
+
+/** The result type of an MTA-STS policy that could not be had (§4.3.2.2). */
+export function stsFailureType(stage: 'fetch' | 'parse', defect: string): TlsRptResultType {
+  if (stage === 'parse') return 'sts-policy-invalid';
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|ISSUER/.test(defect)
+    ? 'sts-webpki-invalid'
+    : 'sts-policy-fetch-error';
 }
 
 /** The result type of a failed TLS session, or undefined when the failure is not about TLS. */

@@ -25,6 +25,8 @@ export interface StsSourceDeps {
   fetchTimeoutMs: number;
   /** HTTPS port of policy hosts (443; tests only may change it). */
   port?: number;
+  /** Told when a published policy (TXT found) could not be fetched or parsed (for TLSRPT). */
+  onPolicyFailure?: (domain: string, stage: 'fetch' | 'parse', defect: string) => void;
 }
 
 export function createMtaStsSource(deps: StsSourceDeps): MtaStsPort {
@@ -59,11 +61,13 @@ export function createMtaStsSource(deps: StsSourceDeps): MtaStsPort {
     });
     if (!fetched.ok) {
       warn(domain, `policy not fetched: ${fetched.defect}`);
+      deps.onPolicyFailure?.(domain, 'fetch', fetched.defect);
       return cached?.policy;
     }
     const parsed = parseStsPolicy(fetched.text);
     if (!parsed.ok) {
       warn(domain, `bad policy: ${parsed.defect}`);
+      deps.onPolicyFailure?.(domain, 'parse', parsed.defect);
       return cached?.policy;
     }
     const now = deps.clock.now();

@@ -11,16 +11,12 @@ import { runAttempt } from '../core/attempt.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
-import { createDanePort } from '../dane/port.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
-import { createMtaStsSource } from '../mta-sts/source.ts';
-import { createMemoryStsStore, type StsStore } from '../mta-sts/store.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
-import { createTlsRptRecorder } from '../tlsrpt/recorder.ts';
-import { createMemoryTlsRptStore, type TlsRptStore } from '../tlsrpt/store.ts';
+import { createTlsPolicyDeps, type TlsPolicyStores } from './tls-policy-deps.ts';
 
 export interface DeliveryAgent {
   deliver(req: AttemptRequest): Promise<AttemptResult>;
@@ -29,7 +25,7 @@ export interface DeliveryAgent {
 
 export function createDeliveryAgent(
   opts: ResolvedOptions,
-  deps: { logger?: Logger; stsStore?: StsStore; tlsRptStore?: TlsRptStore } = {},
+  deps: { logger?: Logger } & TlsPolicyStores = {},
 ): DeliveryAgent {
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
@@ -42,25 +38,8 @@ export function createDeliveryAgent(
   const connector = createSmtpConnector({ logger, clock });
   const cache = createLocalSessionCache();
   const random = systemRandom();
-  // --- tls (issue 14) ---
-  const mtaSts = opts.mtaStsEnable
-    ? createMtaStsSource({
-        dns,
-        store: deps.stsStore ?? createMemoryStsStore(() => clock.now()),
-        clock,
-        logger,
-        ca: opts.smtpTlsCAfile,
-        fetchTimeoutMs: opts.mtaStsFetchTimeout,
-      })
-    : undefined;
-  const dane =
-    opts.smtpDnsSupportLevel === 'dnssec'
-      ? createDanePort({ servers: opts.dnsServers, timeoutMs: opts.dnsTimeout, tries: opts.dnsTries })
-      : undefined;
-  const tlsrpt = opts.smtpTlsrptEnable
-    ? createTlsRptRecorder(deps.tlsRptStore ?? createMemoryTlsRptStore(), clock, logger)
-    : undefined;
-  const extras = { ...(mtaSts ? { mtaSts } : {}), ...(dane ? { dane } : {}), ...(tlsrpt ? { tlsrpt } : {}) };
+  // --- tls (issue 14): MTA-STS, DANE, TLSRPT adapters when their options are on ---
+  const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });
   return {
     deliver: (req) => runAttempt(req, { dns, connector, cache, clock, random, logger, ...extras }, opts),
     close: () => cache.close(),

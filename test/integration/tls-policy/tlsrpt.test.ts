@@ -10,7 +10,7 @@ import { resolveOptions } from '../../../src/core/options.ts';
 import { createDnsResolver } from '../../../src/dns/resolver.ts';
 import { createMailQueue } from '../../../src/queue/mail-queue.ts';
 import { sendDueReports } from '../../../src/tlsrpt/send.ts';
-import { createRedisTlsRptStore } from '../../../src/tlsrpt/store.ts';
+import { createMemoryTlsRptStore, createRedisTlsRptStore } from '../../../src/tlsrpt/store.ts';
 import { createDeliveryAgent } from '../../../src/workers/agent.ts';
 import { makeTestPki } from '../../support/certs.ts';
 import { startDnsServer } from '../../support/dns-server.ts';
@@ -162,5 +162,49 @@ describe('TLSRPT', () => {
     expect(w.logger.records.map((r) => String(r.msg))).toContainEqual(
       expect.stringMatching(/^TLSRPT example\.test: no report sent for \d{4}-\d\d-\d\d: no usable rua URI$/),
     );
+  });
+});
+
+describe('TLSRPT and MTA-STS policy failures', () => {
+  it('a published policy that cannot be fetched is counted as sts-policy-fetch-error', async () => {
+    const block = allocateLoopbackBlock();
+    cleanups.push(() => block.release());
+    const pki = await makeTestPki('mta-sts.example.test');
+    const web = await startHttpsServer({
+      host: block.addr(9),
+      tls: pki.valid,
+      respond: () => ({ status: 503 }),
+    });
+    cleanups.push(() => web.stop());
+    const dns = await startDnsServer({
+      'example.test': { MX: [[10, 'mx1.example.test']] },
+      'mx1.example.test': { A: [block.addr(1)] },
+      '_mta-sts.example.test': { TXT: ['v=STSv1; id=1'] },
+      'mta-sts.example.test': { A: [block.addr(9)] },
+    });
+    cleanups.push(() => dns.stop());
+    const peer = await startSmtpPeer({ host: block.addr(1), port: 25 });
+    cleanups.push(() => peer.stop());
+    const store = createMemoryTlsRptStore();
+    const agent = createDeliveryAgent(
+      resolveOptions({
+        dnsServers: [dns.server],
+        inetProtocols: 'ipv4',
+        myhostname: 'mta.test',
+        smtpTlsCAfile: [pki.caCert],
+        mtaStsEnable: true,
+        smtpTlsrptEnable: true,
+      }),
+      { logger: memoryLogger(), tlsRptStore: store },
+    );
+    cleanups.push(() => agent.close());
+    expect((await agent.deliver(request())).recipients[0]?.status).toBe('sent');
+    const [entry] = await store.pending();
+    const counts = await store.read(entry?.day ?? '', 'example.test');
+    expect(counts).toContainEqual({
+      policy: { type: 'sts', strings: [], mxPatterns: [] },
+      success: 0,
+      failures: [{ resultType: 'sts-policy-fetch-error', mxHost: '', ip: '', count: 1 }],
+    });
   });
 });
