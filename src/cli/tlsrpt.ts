@@ -3,7 +3,8 @@
  * Run it daily (cron, systemd timer) next to `mxq worker`/`mxq pool` with `smtpTlsrptEnable`.
  *
  * usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]
- * Decides: the output line. Never: counts sessions. Exit: 0, 64 usage, 75 Redis trouble.
+ * Decides: the output line (stdout; log lines go to stderr). Never: counts sessions.
+ * Exit: 0, 64 usage, 75 Redis trouble.
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -39,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
       store: createRedisTlsRptStore(redis, prefix),
       dns: createDnsResolver({ servers: o.dnsServers, timeoutMs: o.dnsTimeout, tries: o.dnsTries }),
       clock: systemClock(),
-      logger: createLogger(),
+      logger: createLogger({ destination: process.stderr }),
       mail: q,
       myhostname: host,
       organization: o.tlsrptOrganizationName || host,
