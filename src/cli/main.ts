@@ -54,6 +54,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'POST signed delivery events to webhooks; replay',
     load: () => import('./webhooks.ts'),
   },
+  tlsrpt: { summary: 'send the TLSRPT (RFC 8460) reports that are due', load: () => import('./tlsrpt.ts') },
 };
 
 function usage(): string {

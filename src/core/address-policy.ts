@@ -17,7 +17,6 @@
  * like a missing one, as Postfix treats records dropped by smtp_dns_reply_filter).
  */
 import { expandIpv6, ipFamily } from './ip-address.ts';
-import type { NexthopTarget } from './nexthop.ts';
 import type { Protocol, Recipient } from './types.ts';
 
 interface Range {
@@ -162,11 +161,12 @@ export function refusedAddress(addr: string, allowlist: readonly string[]): stri
  * explicit next-hop is set.
  */
 export function isRecipientDestination(
-  target: NexthopTarget,
+  /** A parsed next-hop (nexthop.ts NexthopTarget; structural here, so options.ts can import this module). */
+  target: { kind: string; host?: string; bracketed?: boolean },
   recipients: readonly Recipient[],
   protocol: Protocol,
 ): boolean {
-  if (protocol !== 'smtp' || target.kind !== 'inet') return false;
+  if (protocol !== 'smtp' || target.kind !== 'inet' || target.host === undefined) return false;
   const hop = (target.bracketed ? `[${target.host}]` : target.host).toLowerCase();
   return recipients.some((r) => {
     const d = r.address.slice(r.address.lastIndexOf('@') + 1).toLowerCase();

@@ -81,7 +81,7 @@ export function markSent(
   a: AttemptLog,
   index: number,
   reply: SmtpReply,
-  ctx: MarkContext & { remoteMta: string },
+  ctx: MarkContext & { remoteMta: string; successAction?: 'relayed' | 'delivered' },
 ): void {
   const result: RecipientResult = {
     recipient: a.ledger.recipient(index),
@@ -92,6 +92,7 @@ export function markSent(
     reply,
     remoteMta: ctx.remoteMta,
     ...(ctx.connUse !== undefined ? { connUse: ctx.connUse } : {}),
+    ...(ctx.successAction !== undefined ? { successAction: ctx.successAction } : {}),
   };
   settle(a, index, result, ctx);
 }

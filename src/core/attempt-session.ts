@@ -21,6 +21,7 @@ import {
   mayStore,
   mayStoreAfterTransaction,
 } from './session-reuse.ts';
+import { successActionFor } from './success-dsn.ts';
 import type { DeliveryFailure } from './types.ts';
 import { namaddrport } from './types.ts';
 
@@ -70,6 +71,7 @@ export async function runSession(
     plaintextRetryAllowed: prep.plaintextRetryAllowed,
     // §5.3: a session that will not be cached gets QUIT right behind the final dot (pipelining).
     quitAfterData: !storable,
+    ...(opts.disableMimeOutputConversion ? { disableMimeOutputConversion: true } : {}),
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
   let throttled = false;
@@ -93,7 +95,18 @@ export async function runSession(
     const r: RecipientReply = tx.recipients[k] ?? { ok: false, failure: NO_REPLY };
     if (r.ok) {
       sent++;
-      markSent(run, index, r.reply, { ...ctx, finalServer: flags.finalServer, remoteMta: ep.host });
+      const successAction = successActionFor({
+        notify: run.ledger.recipient(index).notify,
+        serverDsn: session.state.capabilities.DSN !== undefined,
+        protocol: req.protocol,
+        lmtpAssumeFinal: opts.lmtpAssumeFinal,
+      });
+      markSent(run, index, r.reply, {
+        ...ctx,
+        finalServer: flags.finalServer,
+        remoteMta: ep.host,
+        ...(successAction !== undefined ? { successAction } : {}),
+      });
       continue;
     }
     if (r.failure.throttle) throttled = true;

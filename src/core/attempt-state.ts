@@ -8,6 +8,8 @@
  */
 import type { ElementMemory } from './attempt-memory.ts';
 import type { AttemptLog } from './attempt-record.ts';
+import type { DanePort, TlsaLookup } from './dane.ts';
+import type { MtaStsPort, StsPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
 import type {
@@ -22,6 +24,7 @@ import type {
   TlsSettings,
 } from './ports.ts';
 import type { CachePolicy } from './route-plan.ts';
+import type { TlsRptPort } from './tlsrpt.ts';
 import type { Endpoint, RequireTlsPolicy, TlsLevel } from './types.ts';
 
 export interface AttemptDeps {
@@ -33,6 +36,12 @@ export interface AttemptDeps {
   logger: Logger;
   /** The cluster tier (bindings, dead and broken-TLS marks, TLS tickets); absent = none. */
   nexthopState?: NexthopStateStore;
+  /** MTA-STS policies (issue 14); absent = MTA-STS off. */
+  mtaSts?: MtaStsPort;
+  /** DNSSEC lookups for DANE (issue 14); absent = no validating resolver (dane levels refused). */
+  dane?: DanePort;
+  /** TLSRPT session counts (issue 14); absent = TLSRPT off. */
+  tlsrpt?: TlsRptPort;
 }
 
 /** Per-attempt state beyond the recorder's. */
@@ -40,6 +49,8 @@ export interface AttemptRun extends AttemptLog {
   deps: AttemptDeps;
   opts: ResolvedOptions;
   smtputf8Required: boolean;
+  /** RFC 8689 `TLS-Required: no` applies: policy lookups skipped, level capped at may. */
+  tlsRequiredNo: boolean;
   cachePolicy: CachePolicy;
   /** The first list element, while the dest label may still be stored (§4.6 step 4). */
   requestNexthop?: string;
@@ -54,7 +65,18 @@ export interface ElementInput {
   finalNexthop: boolean;
 }
 
-export interface Element extends ElementInput {
+/** What these lookups need of a list element (Element below; attempt-tls.ts). */
+export interface TlsElement {
+  site: string;
+  target: NexthopTarget;
+  list: Endpoint[];
+  /** MTA-STS policy of the next-hop domain. */
+  sts?: StsPolicy;
+  /** DANE facts when the level is dane/dane-only and a validating resolver is configured. */
+  dane?: { mxSecure: boolean; tlsa: Map<string, TlsaLookup> };
+}
+
+export interface Element extends ElementInput, TlsElement {
   requireTls: RequireTlsPolicy;
   bestPref: number;
   addrCount: number;

@@ -13,7 +13,9 @@ import { loadElementMemory } from './attempt-memory.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
 import type { AddressPrep, AttemptRun, Element, ElementInput } from './attempt-state.ts';
+import { domainOf, lookupDane, lookupSts, reportTlsSession, tlsPolicyFor } from './attempt-tls.ts';
 import { ticketKey } from './endpoint-memory.ts';
+import { mxMatchesPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { SmtpSession } from './ports.ts';
 import { requireTlsPolicyFor } from './requiretls-policy.ts';
@@ -28,27 +30,11 @@ import {
 } from './route-plan.ts';
 import type { LabelContext } from './session-reuse.ts';
 import { destLabelFor, endpointLabelFor, labelContext, takeProbed } from './session-reuse.ts';
-import { tlsSettingsFor } from './tls-policy.ts';
 import { isLoopStatus } from './trouble.ts';
 import type { Endpoint } from './types.ts';
 import { namaddrport } from './types.ts';
 
 const epKey = (ep: Pick<Endpoint, 'address' | 'port'>): string => `${ep.address} ${ep.port}`;
-
-function domainOf(run: AttemptRun, target: NexthopTarget): string {
-  return target.kind === 'unix' ? run.opts.myhostname : target.host;
-}
-
-/** The TLS policy lookup for one server of a list element (§7.2). */
-function tlsPolicyFor(run: AttemptRun, el: Element, ep: Endpoint): ReturnType<typeof tlsSettingsFor> {
-  return tlsSettingsFor({
-    element: el.target,
-    domain: domainOf(run, el.target),
-    mxHost: ep.host,
-    protocol: run.req.protocol,
-    opts: run.opts,
-  });
-}
 
 /** §4.2 per-address checks: TLS policy, wrappermode, REQUIRETLS; undefined = skip the address. */
 function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boolean): AddressPrep | undefined {
@@ -64,6 +50,10 @@ function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boole
     run.log.warn({ event: 'tls-policy', server: ep.host }, `${run.req.queueId}: ${policy.failure.text}`);
     trace(run, ep, 'skipped-tls-policy');
     return undefined;
+  }
+  if (el.sts?.mode === 'testing' && !mxMatchesPolicy(ep.host, el.sts)) {
+    const text = `MTA-STS policy (testing) for ${domainOf(run, el.target)} does not list MX host ${ep.host}; delivering anyway`;
+    run.log.warn({ event: 'mta-sts', server: ep.host }, `${run.req.queueId}: ${text}`);
   }
   let tls = policy.settings;
   if (ep.kind === 'unix' && tls.level === 'may') tls = { ...tls, level: 'none' };
@@ -222,6 +212,7 @@ async function openSession(
     plaintextRetryAllowed: prep.plaintextRetryAllowed,
     ...(req.signal !== undefined ? { signal: req.signal } : {}),
   });
+  reportTlsSession(run, el, ep, prep.tls, hs.ok ? { ok: true, tlsActive: hs.session.state.tls.active } : hs);
   if (hs.ok) {
     el.memory?.succeeded(ep);
     return { session: hs.session, fromCache: false, plainRetry: false };
@@ -333,6 +324,8 @@ export async function runElement(run: AttemptRun, input: ElementInput): Promise<
       if (isLoopStatus(resolved.failure.status)) el.finalNexthop = true;
     }
     el.list = resolved.endpoints;
+    if (el.list.length > 0) await lookupSts(run, el);
+    if (el.list.length > 0) await lookupDane(run, el);
   }
   if (el.list.length > 0 && el.first) {
     run.cachePolicy = cachePolicyFor(target, run.req.cacheHint, run.opts);

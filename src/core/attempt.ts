@@ -17,11 +17,15 @@
 import { markAllUnmarked } from './attempt-record.ts';
 import type { AttemptDeps, AttemptRun } from './attempt-state.ts';
 import { runElement } from './attempt-walk.ts';
+import type { DanePort } from './dane.ts';
+import type { MtaStsPort } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import { parseNexthop } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
 import { createRecipientLedger } from './recipients.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
+import { hasTlsRequiredNo, tlsRequiredNoApplies } from './tls-required.ts';
+import type { TlsRptPort } from './tlsrpt.ts';
 import { isHardFailureStatus, isLoopStatus } from './trouble.ts';
 import type { AttemptRequest, AttemptResult, DeliveryFailure, Recipient } from './types.ts';
 
@@ -32,6 +36,15 @@ const NO_SERVER: DeliveryFailure = {
   throttle: true,
 };
 
+/** A blank line in this chunk (a split across chunks only means reading on). */
+function headerSectionEnds(chunk: Uint8Array): boolean {
+  for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) {
+    const next = chunk[i + 1];
+    if (next === 0x0a || (next === 0x0d && chunk[i + 2] === 0x0a)) return true;
+  }
+  return false;
+}
+
 async function messageHead(message: AttemptRequest['message']): Promise<Uint8Array> {
   if (typeof message !== 'function') return message;
   const chunks: Uint8Array[] = [];
@@ -39,7 +52,7 @@ async function messageHead(message: AttemptRequest['message']): Promise<Uint8Arr
   for await (const chunk of message()) {
     chunks.push(chunk);
     total += chunk.length;
-    if (total >= 256 * 1024) break;
+    if (total >= 256 * 1024 || headerSectionEnds(chunk)) break;
   }
   const head = new Uint8Array(total);
   let offset = 0;
@@ -52,7 +65,13 @@ async function messageHead(message: AttemptRequest['message']): Promise<Uint8Arr
 
 async function createRun(req: AttemptRequest, deps: AttemptDeps, opts: ResolvedOptions): Promise<AttemptRun> {
   const startedAt = deps.clock.now();
-  const headerNonAscii = req.smtputf8 === true ? headerHasNonAscii(await messageHead(req.message)) : false;
+  const head = await messageHead(req.message);
+  const headerNonAscii = req.smtputf8 === true ? headerHasNonAscii(head) : false;
+  const tlsRequiredNo = tlsRequiredNoApplies({
+    enabled: opts.tlsRequiredEnable,
+    requireTls: req.requireTls,
+    headerPresent: hasTlsRequiredNo(head),
+  });
   return {
     req,
     deps,
@@ -67,6 +86,7 @@ async function createRun(req: AttemptRequest, deps: AttemptDeps, opts: ResolvedO
     servers: [],
     keptLogged: new Set(),
     smtputf8Required: smtputf8Required(req, headerNonAscii, opts),
+    tlsRequiredNo,
     cachePolicy: { load: false, store: false },
     usedViaCache: new Set(),
   };

@@ -20,7 +20,7 @@ const REQUIRETLS_POLICIES = ['disable', 'opportunistic', 'opportunistic+starttls
 export const ENUM_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   inetProtocols: ['all', 'ipv4', 'ipv6'],
   smtpAddressPreference: ['any', 'ipv4', 'ipv6'],
-  smtpDnsSupportLevel: ['disabled', 'enabled'],
+  smtpDnsSupportLevel: ['disabled', 'enabled', 'dnssec'],
   smtpTlsSecurityLevel: TLS_LEVELS,
   lmtpTlsSecurityLevel: TLS_LEVELS,
   destinationKey: ['nexthop', 'mx-hosts'],

@@ -55,7 +55,7 @@ export interface DeliveryOptionsInput {
   useSrvLookup?: string[];
   allowSrvLookupFallback?: boolean;
   ignoreSrvLookupError?: boolean;
-  smtpDnsSupportLevel?: 'disabled' | 'enabled';
+  smtpDnsSupportLevel?: 'disabled' | 'enabled' | 'dnssec';
   smtpCnameOverridesServername?: boolean;
   bestMxTransport?: string;
   /** DNS servers, "ip" or "ip:port" or "[ipv6]:port"; empty = system resolvers. */
@@ -175,6 +175,31 @@ export interface DeliveryOptionsInput {
    * own domain may connect to anyway (core/address-policy.ts). Empty: none.
    */
   smtpAddressAllowlist?: string[];
+  // --- tls (issue 14) ---
+  /** Honour RFC 8689 `TLS-Required: no` (Postfix tls_required_enable). */
+  tlsRequiredEnable?: boolean;
+  /** Postmaster notice classes (Postfix notify_classes): bounce, 2bounce, delay, resource, software, protocol, ... */
+  notifyClasses?: string[];
+  /** Where `delay` class copies of delay warnings go (Postfix delay_notice_recipient). */
+  delayNoticeRecipient?: string;
+  /** LMTP deliveries are final: SUCCESS notices say "delivered" (Postfix lmtp_assume_final). */
+  lmtpAssumeFinal?: boolean;
+  /** Send 8-bit mail raw to servers without 8BITMIME instead of converting it (§5.4). */
+  disableMimeOutputConversion?: boolean;
+  /** Look up and apply MTA-STS policies (RFC 8461) of SMTP next-hop domains. */
+  mtaStsEnable?: boolean;
+  /** Deadline for one policy fetch (connect, headers and body). */
+  mtaStsFetchTimeout?: Duration;
+  /** Count TLS sessions per policy domain for RFC 8460 reports (Postfix smtp_tlsrpt_enable). */
+  smtpTlsrptEnable?: boolean;
+  /** `organization-name` of reports ('' = myhostname). */
+  tlsrptOrganizationName?: string;
+  /** `contact-info` of reports ('' = postmaster@myhostname). */
+  tlsrptContactInfo?: string;
+  /** Envelope and From: sender of mailed reports (unqualified = @myhostname). */
+  tlsrptSender?: string;
+  /** Deadline for one HTTPS report upload. */
+  tlsrptPostTimeout?: Duration;
 }
 
 // --- route (issue 9) ---
@@ -335,6 +360,19 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   destinationKey: 'nexthop',
   // --- chaos: address policy (G25) ---
   smtpAddressAllowlist: [],
+  // --- tls (issue 14) ---
+  tlsRequiredEnable: true,
+  notifyClasses: ['resource', 'software'],
+  delayNoticeRecipient: 'postmaster',
+  lmtpAssumeFinal: false,
+  disableMimeOutputConversion: false,
+  mtaStsEnable: false,
+  mtaStsFetchTimeout: '10s',
+  smtpTlsrptEnable: false,
+  tlsrptOrganizationName: '',
+  tlsrptContactInfo: '',
+  tlsrptSender: 'noreply-smtp-tls-reporting',
+  tlsrptPostTimeout: '30s',
 };
 
 const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
@@ -369,6 +407,9 @@ const DURATION_OPTION_NAMES: readonly DurationKeys[] = [
   'defaultDestinationRateDelay',
   'destinationLeaseTtl',
   'destinationLeaseWait',
+  // --- tls (issue 14) ---
+  'mtaStsFetchTimeout',
+  'tlsrptPostTimeout',
 ];
 
 /** Fill defaults and convert durations to milliseconds. Throws RangeError naming a bad option. */

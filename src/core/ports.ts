@@ -63,6 +63,8 @@ export interface SrvRecord {
  */
 export interface DnsAnswerExtras {
   qname?: string;
+  /** A/AAAA: the name at the end of the CNAME chain, when the adapter was asked to report it. */
+  canonical?: string;
   warnings?: string[];
 }
 
@@ -80,6 +82,14 @@ export type DnsAnswer =
 /** Raw DNS lookups (src/dns adapts node:dns). Never throws for DNS errors: they are DnsAnswer values. */
 export interface DnsPort {
   lookup(name: string, type: DnsType, signal?: AbortSignal): Promise<DnsAnswer>;
+}
+
+/** One TLSA record (RFC 6698): usage, selector, matching type, association data (lower hex). */
+export interface TlsaRecord {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  data: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,6 +122,8 @@ export interface TlsSettings {
   servername?: string;
   /** TLS before the greeting (SMTPS, port 465). */
   wrapperMode?: boolean;
+  /** dane/dane-only: the usable TLSA records the chain must match (core/dane.ts). */
+  tlsa?: TlsaRecord[];
   /** A TLS session ticket to offer for resumption. */
   sessionTicket?: Buffer;
   /** Called with each new TLS session ticket the server issues (for sharing across processes). */
@@ -209,6 +221,9 @@ export interface TransactionRequest {
    * the final "." without waiting (the result is then never reusable). Ignored without PIPELINING.
    */
   quitAfterData?: boolean;
+  // --- tls (issue 14) ---
+  /** Send 8-bit content raw to a server without 8BITMIME (Postfix disable_mime_output_conversion). */
+  disableMimeOutputConversion?: boolean;
 }
 
 /** Per-recipient engine outcome, in the order of TransactionRequest.recipients. */

@@ -7,7 +7,8 @@
  * text is the last lookup's), the x.4.6 / 4.4.4 loop verdicts, the endpoint order.
  * Never: performs I/O except through DnsPort; cuts the list to smtpMxAddressLimit (the attempt
  * counts); uses getaddrinfo (with DNS disabled, host lookups still go through DnsPort).
- * smtpCnameOverridesServername is ignored: endpoints carry the MX target (query) name.
+ * Endpoints carry the MX target (query) name, or with smtpCnameOverridesServername the name at
+ * the end of its CNAME chain (when the DNS adapter reports it).
  */
 import { balanceInetProtocols } from './addr-balance.ts';
 import { onAllowlist, refusedAddress } from './address-policy.ts';
@@ -134,7 +135,8 @@ async function addrOne(run: Run, host: string, preference: number, port: number)
   const answers: DnsAnswer[] = [];
   for (const fam of families) answers.push(await lookup(run, host, fam === 4 ? 'A' : 'AAAA'));
   const { addrs, failure } = combineAddressAnswers(answers);
-  const name = answers.find((a) => a.class === 'OK')?.qname ?? host;
+  const ok = answers.find((a) => a.class === 'OK');
+  const name = (opts.smtpCnameOverridesServername ? ok?.canonical : undefined) ?? ok?.qname ?? host;
   const usable = addrs.filter(([, fam]) => families.includes(fam));
   if (!failure && usable.length > 0) {
     return policyFilter(

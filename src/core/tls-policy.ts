@@ -11,13 +11,15 @@
  * For the engine: a match name that starts with "." (from `dot-nexthop` or written so) matches any
  * subdomain of the rest (".example.com" matches "mx.example.com", not "example.com"); any other
  * name matches the certificate name exactly (case-insensitive; "*.x" wildcards per RFC 6125).
- * Not done here: `TLS-Required: no` (§7.2 step 2), DANE, MTA-STS, policy caching.
+ * `TLS-Required: no` (§7.2 step 2, tls-required.ts): no table lookup, global level capped at may.
+ * Not done here: DANE, MTA-STS (applied on top by the caller), policy caching.
  * Never: does TLS, reads files (`tafile`/`smtpTlsCAfile` hold PEM contents).
  */
 
 import type { NexthopTarget } from './nexthop.ts';
 import type { ResolvedOptions, TlsPolicyEntry } from './options.ts';
 import type { TlsSettings } from './ports.ts';
+import { capLevelForTlsRequiredNo } from './tls-required.ts';
 import type { DeliveryFailure, Protocol, TlsLevel } from './types.ts';
 import { TLS_LEVEL_NUMBER } from './types.ts';
 
@@ -140,9 +142,11 @@ export function tlsSettingsFor(p: {
   mxHost: string;
   protocol: Protocol;
   opts: TlsOptions;
+  /** The message carries an applicable `TLS-Required: no` (tls-required.ts). */
+  tlsRequiredNo?: boolean;
 }): TlsPolicyResult {
   const { opts, element } = p;
-  const hit = findPolicyEntry(opts.smtpTlsPolicyMaps, element);
+  const hit = p.tlsRequiredNo === true ? undefined : findPolicyEntry(opts.smtpTlsPolicyMaps, element);
   if (hit !== undefined && !validEntry(hit.entry)) return { ok: false, failure: tlsConfigProblem() };
   const entry = hit?.entry as TlsPolicyEntry | undefined;
   let level: unknown =
@@ -150,6 +154,7 @@ export function tlsSettingsFor(p: {
   if (!isTlsLevel(level)) return { ok: false, failure: tlsConfigProblem() };
   if (element.kind === 'unix' && level === 'may') level = 'none';
   const wrapper = opts.smtpTlsWrappermode && element.kind === 'inet';
+  if (p.tlsRequiredNo === true) level = capLevelForTlsRequiredNo(level as TlsLevel, wrapper);
   if (wrapper && TLS_LEVEL_NUMBER[level as TlsLevel] < TLS_LEVEL_NUMBER.encrypt) {
     const failure: DeliveryFailure = {
       handler: 'sess',

@@ -7,12 +7,22 @@
  */
 
 /** TLS security levels, with Postfix's numbering (used in cache labels). */
-export type TlsLevel = 'none' | 'may' | 'encrypt' | 'fingerprint' | 'verify' | 'secure';
+export type TlsLevel =
+  | 'none'
+  | 'may'
+  | 'encrypt'
+  | 'fingerprint'
+  | 'dane'
+  | 'dane-only'
+  | 'verify'
+  | 'secure';
 export const TLS_LEVEL_NUMBER: Readonly<Record<TlsLevel, number>> = {
   none: 0,
   may: 1,
   encrypt: 2,
   fingerprint: 3,
+  dane: 5,
+  'dane-only': 6,
   verify: 7,
   secure: 8,
 };
@@ -140,6 +150,8 @@ export interface RecipientResult {
   connUse?: number;
   /** `soft_bounce=yes` turned a bounce into this deferral. */
   softBounce?: boolean;
+  /** Sent, and NOTIFY=SUCCESS owes the sender this DSN action (core/success-dsn.ts). */
+  successAction?: 'relayed' | 'delivered';
 }
 
 /** One delivery request: a message, one next-hop (list), up to the recipient limit of recipients. */

@@ -21,6 +21,24 @@ export interface DnsResolverOptions {
   timeoutMs: number;
   /** Tries per server. */
   tries: number;
+  /** Report the end of an A/AAAA name's CNAME chain as `canonical` (smtpCnameOverridesServername). */
+  canonicalNames?: boolean;
+}
+
+const MAX_CNAME_HOPS = 10;
+
+/** Follow CNAMEs from qname (at most 10 hops); the last name, or undefined when there is none. */
+async function canonicalOf(resolver: Resolver, qname: string): Promise<string | undefined> {
+  let name = qname;
+  for (let i = 0; i < MAX_CNAME_HOPS; i++) {
+    const next = await resolver.resolveCname(name).then(
+      (r) => r[0],
+      () => undefined,
+    );
+    if (next === undefined) break;
+    name = next.replace(/\.$/, '');
+  }
+  return name === qname ? undefined : name.toLowerCase();
 }
 
 /** Build the node:dns Resolver. Throws an Error naming a malformed server entry. */
@@ -111,9 +129,17 @@ export function createDnsResolver(opts: DnsResolverOptions): TtlDnsPort {
   const lookupWithTtl = (name: string, type: DnsType): Promise<TtlAnswer> => {
     const qname = toQueryName(name);
     if (qname === undefined) return Promise.resolve({ answer: invalidNameAnswer(name, type) });
-    return query(resolver, qname, type).catch((err: unknown) => ({
-      answer: errorAnswer(errorCode(err), qname, type),
-    }));
+    return query(resolver, qname, type)
+      .then(async (t) => {
+        const a = t.answer;
+        // smtpCnameOverridesServername: A/AAAA answers carry the canonical name (tls issue 14).
+        if (!opts.canonicalNames || a.class !== 'OK' || (type !== 'A' && type !== 'AAAA')) return t;
+        const canonical = await canonicalOf(resolver, qname);
+        return canonical === undefined ? t : { ...t, answer: { ...a, canonical } };
+      })
+      .catch((err: unknown) => ({
+        answer: errorAnswer(errorCode(err), qname, type),
+      }));
   };
   return {
     lookupWithTtl,

@@ -14,6 +14,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TlsSettings } from '../core/ports.ts';
+import { daneMatches } from './dane-verify.ts';
 
 export interface TlsFacts {
   protocol?: string;
@@ -81,6 +82,11 @@ function judge(socket: tls.TLSSocket, settings: TlsSettings): TlsFacts {
   const resumedChecked = socket.isSessionReused() && settings.sessionTicket !== undefined;
   if (resumedChecked && RESUMABLE_CHECKS.has(settings.level)) matched = true;
   else if (settings.level === 'fingerprint') matched = fingerprintMatch(cert, settings.fingerprints ?? []);
+  // --- tls (issue 14): RFC 7672; a dane level without records never counts as matched ---
+  else if (settings.level === 'dane' || settings.level === 'dane-only')
+    matched = daneMatches(socket.getPeerCertificate(true), settings.tlsa ?? [], () =>
+      nameMatches(cert, settings.matchNames ?? []),
+    );
   else if (settings.level === 'verify' || settings.level === 'secure')
     matched = trusted && nameMatches(cert, settings.matchNames ?? []);
   return {

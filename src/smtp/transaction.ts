@@ -12,6 +12,7 @@ import { namaddr } from '../core/types.ts';
 import { type Channel, StreamError } from './channel.ts';
 import { mailCommand, rcptCommand, SmtpInputError } from './commands.ts';
 import { NUL_FAILURE, type PhaseCtx, STAGE_DOT, sendBdat, sendDataBody } from './data-phase.ts';
+import { downgradeFor } from './downgrade-step.ts';
 import { localFailure, replyFailure, streamFailure } from './failures.ts';
 import { createLedger } from './ledger.ts';
 
@@ -132,9 +133,12 @@ async function content(c: PhaseCtx, flow: Flow, bdat: boolean): Promise<boolean>
 export async function runTransaction(
   ch: Channel,
   s: SessionState,
-  req: TransactionRequest,
+  original: TransactionRequest,
 ): Promise<TransactionResult> {
   const ep = s.endpoint;
+  // --- tls (issue 14): §5.4 8BITMIME downgrade for a server without 8BITMIME ---
+  const down = await downgradeFor(s.capabilities, original, ep);
+  const req = down.ok ? down.req : original;
   const c: PhaseCtx = {
     ch,
     ep,
@@ -153,6 +157,10 @@ export async function runTransaction(
     completeSession,
     reusable: reusable && !c.quitSent && ch.usable && !ch.protocolError,
   });
+  if (!down.ok) {
+    c.ledger.failAll(down.failure);
+    return done(true, true);
+  }
   if (s.sizeLimit > 0 && req.size > s.sizeLimit) {
     c.ledger.failAll(
       localFailure(

@@ -41,6 +41,8 @@ export interface RoutedAttemptResult extends AttemptResult {
   route?: Route;
 }
 
+import { createTlsPolicyDeps, type TlsPolicyStores } from './tls-policy-deps.ts';
+
 export interface DeliveryAgent {
   deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult>;
   close(): Promise<void>;
@@ -48,7 +50,7 @@ export interface DeliveryAgent {
   dnsStats(): DnsCacheStats;
 }
 
-export interface DeliveryAgentDeps {
+export interface DeliveryAgentDeps extends TlsPolicyStores {
   logger?: Logger;
   /** The cluster tier's store (wiring.ts passes the Redis one); default: one in this process. */
   nexthopState?: NexthopStateStore & { close(): Promise<void> };
@@ -66,7 +68,12 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
   const logger = deps.logger ?? createLogger();
   const clock = systemClock();
   const dns = createDnsCache(
-    createDnsResolver({ servers: opts.dnsServers, timeoutMs: opts.dnsTimeout, tries: opts.dnsTries }),
+    createDnsResolver({
+      servers: opts.dnsServers,
+      timeoutMs: opts.dnsTimeout,
+      tries: opts.dnsTries,
+      ...(opts.smtpCnameOverridesServername ? { canonicalNames: true } : {}),
+    }),
     {
       maxTtlMs: opts.dnsCacheMaxTtl,
       negativeTtlMs: opts.dnsCacheNegativeTtl,
@@ -82,7 +89,9 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
   });
   const cache = countCacheLookups(deps.sessionCache ?? createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();
-  const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState };
+  // --- tls (issue 14): MTA-STS, DANE, TLSRPT adapters when their options are on ---
+  const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });
+  const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState, ...extras };
   // destinationKey 'mx-hosts': an MX route's destination is its set of MX hosts (one MX query).
   const mxKeyOf = async (req: AttemptRequest): Promise<string | undefined> => {
     if (opts.destinationKey !== 'mx-hosts') return undefined;

@@ -20,7 +20,7 @@ import { hasNonAscii } from '../queue/address.ts';
 import type { DeliveryJobData, DsnEnvelope, MessageMeta } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
 import { buildDeliveryReport, type DsnRecipientReport, wantsNotification } from './bounce-message.ts';
-import { planBounce } from './bounce-plan.ts';
+import { planBounce, planSuccessNotice, postmasterCopyTarget } from './bounce-plan.ts';
 import { readJournal } from './journal.ts';
 import { reportClaimKey } from './message-store.ts';
 
@@ -91,8 +91,17 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     recipients: meta.recipients,
     opts: deps.opts,
   });
+  // --- tls (issue 14): the pass's SUCCESS notice, under the same claim ---
+  const success = planSuccessNotice({
+    sender: meta.sender,
+    reported,
+    entries: [...journal.values()],
+    recipients: meta.recipients,
+    opts: deps.opts,
+  });
+  const notified = success === undefined ? [] : await sendSuccessNotice(deps, meta, p.body, success);
   if (target.kind === 'none') {
-    await done([]);
+    await done(notified);
     return undefined;
   }
   const covered = target.reports.map((r) => r.finalRecipient);
@@ -101,7 +110,7 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
       { event: 'bounce-discarded', queueId: qid, recipients: covered },
       `${qid}: undeliverable mail from <${meta.sender}> not returned (null or double-bounce sender)`,
     );
-    await done(covered);
+    await done([...covered, ...notified]);
     return undefined;
   }
   const report = await buildDeliveryReport({
@@ -116,7 +125,14 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     isBounce: true,
     smtputf8: hasNonAscii(target.to),
   });
-  await done(covered);
+  if (!target.notice) {
+    await sendPostmasterCopy(deps, 'bounce', {
+      kind: 'failure',
+      ...reportEnvelope(deps.opts, meta, p.body),
+      recipients: target.reports,
+    });
+  }
+  await done([...covered, ...notified]);
   const what = target.notice ? 'postmaster notice' : 'sender non-delivery notification';
   logger.info(
     // queueId comes from the processor's child logger (one key, never twice in a line).
@@ -124,6 +140,64 @@ export async function dispatchFailureReport(deps: BounceDeps, p: FailureInput): 
     `${qid}: ${what}: ${sent.queueId}`,
   );
   return sent.queueId;
+}
+
+/**
+ * notify_classes `bounce` / `delay` (spec §10.1, §10.2): a copy of the report for the postmaster
+ * (headers only, Postfix's postmaster subject), sent from the double-bounce address.
+ */
+async function sendPostmasterCopy(
+  deps: BounceDeps,
+  cls: 'bounce' | 'delay',
+  params: Parameters<typeof buildDeliveryReport>[0],
+): Promise<void> {
+  const target = postmasterCopyTarget(deps.opts, cls);
+  if (target === undefined) return;
+  const report = await buildDeliveryReport({
+    ...params,
+    ret: 'HDRS',
+    postmasterCopy: true,
+    postmaster: target.to,
+  });
+  const sent = await deps.sender.send({
+    from: target.from,
+    to: [target.to],
+    message: report,
+    isBounce: true,
+    smtputf8: hasNonAscii(target.to),
+  });
+  deps.logger.info(
+    { event: 'postmaster-copy-sent', queueId: params.queueId, class: cls, bounceQueueId: sent.queueId },
+    `${params.queueId}: postmaster ${cls === 'bounce' ? 'non-delivery' : 'delay'} notification: ${sent.queueId}`,
+  );
+}
+
+/** Send the success notice; returns the recipients it covers. */
+async function sendSuccessNotice(
+  deps: BounceDeps,
+  meta: MessageMeta,
+  body: Buffer,
+  notice: { to: string; reports: DsnRecipientReport[] },
+): Promise<string[]> {
+  const report = await buildDeliveryReport({
+    kind: 'success',
+    ...reportEnvelope(deps.opts, meta, body),
+    ret: 'HDRS', // RFC 3461 §4.3: RET concerns failure reports; success notices carry the headers
+    recipients: notice.reports,
+  });
+  const sent = await deps.sender.send({
+    from: '',
+    to: [notice.to],
+    message: report,
+    isBounce: true,
+    smtputf8: hasNonAscii(notice.to),
+  });
+  const covered = notice.reports.map((r) => r.finalRecipient);
+  deps.logger.info(
+    { event: 'success-notice-sent', queueId: meta.queueId, bounceQueueId: sent.queueId, recipients: covered },
+    `${meta.queueId}: sender delivery status notification: ${sent.queueId}`,
+  );
+  return covered;
 }
 
 function reportEnvelope(
@@ -190,5 +264,10 @@ export async function dispatchDelayWarning(
     { event: 'delay-warning-sent', bounceQueueId: sent.queueId },
     `${data.queueId}: sender delay notification: ${sent.queueId}`,
   );
+  await sendPostmasterCopy(deps, 'delay', {
+    kind: 'delay',
+    ...reportEnvelope(deps.opts, data, p.body),
+    recipients: reports,
+  });
   return sent.queueId;
 }

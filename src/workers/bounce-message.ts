@@ -55,6 +55,8 @@ export interface DeliveryReportParams {
   now?: number;
   /** Larger originals are returned as headers only (Postfix bounce_size_limit, 50000). */
   bounceSizeLimit?: number;
+  /** A notify_classes copy for `postmaster` (To: postmaster, Postfix's postmaster subject). */
+  postmasterCopy?: boolean;
 }
 
 export const DEFAULT_BOUNCE_SIZE_LIMIT = 50_000;
@@ -234,15 +236,22 @@ function tlsRequiredNo(original: Buffer): boolean {
   return /^tls-required:[ \t]*no[ \t]*$/im.test(headerBlock(original).toString('latin1'));
 }
 
+/** Postfix's postmaster_subject of each template (notify_classes copies). */
+const POSTMASTER_SUBJECTS: Readonly<Record<DeliveryReportParams['kind'], string>> = {
+  failure: 'Postmaster Copy: Undelivered Mail',
+  delay: 'Postmaster Warning: Delayed Mail',
+  success: 'Successful Mail Delivery Report',
+};
+
 /** Build the complete report message (RFC 5322, CRLF), ready to enqueue with the null sender. */
 export async function buildDeliveryReport(p: DeliveryReportParams): Promise<Buffer> {
   const now = p.now ?? Date.now();
   const mta = field(p.reportingMta);
-  const to = p.sender !== '' ? p.sender : (p.postmaster ?? `postmaster@${mta}`);
+  const to = p.sender !== '' && p.postmasterCopy !== true ? p.sender : (p.postmaster ?? `postmaster@${mta}`);
   const root = new MimeNode('multipart/report; report-type=delivery-status', { newline: '\r\n' });
   root.setHeader('From', `"Mail Delivery System" <MAILER-DAEMON@${mta}>`);
   root.setHeader('To', to);
-  root.setHeader('Subject', SUBJECTS[p.kind]);
+  root.setHeader('Subject', p.postmasterCopy === true ? POSTMASTER_SUBJECTS[p.kind] : SUBJECTS[p.kind]);
   root.setHeader('Date', rfc5322Date(now));
   root.setHeader('Message-ID', `<${now.toString(36)}.${randomUUID()}@${mta}>`);
   root.setHeader('Auto-Submitted', 'auto-replied');

@@ -38,6 +38,9 @@ export function parseJournal(raw: Iterable<[string, string]>): Map<string, Worke
       ) {
         entry.reply = parsed.reply;
       }
+      // --- tls (issue 14): the SUCCESS notice a sent recipient owes ---
+      const action = (parsed as { successAction?: unknown }).successAction;
+      if (action === 'relayed' || action === 'delivered') entry.successAction = action;
       out.set(address, entry);
     } catch {
       // A damaged entry still marks the recipient final: never deliver twice.

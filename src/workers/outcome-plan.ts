@@ -25,6 +25,8 @@ import type {
 export interface WorkerJournalEntry extends RecipientJournalEntry {
   /** The server reply the outcome came from, e.g. "550 5.1.1 <x@y>: unknown user". */
   reply?: string;
+  /** Sent, and the sender asked for NOTIFY=SUCCESS that this server cannot give (core/success-dsn.ts). */
+  successAction?: 'relayed' | 'delivered';
 }
 
 export interface AttemptPlan {
@@ -67,6 +69,7 @@ function journalEntry(r: RecipientResult, status: WorkerJournalEntry['status'], 
   };
   if (r.remoteMta !== undefined) e.remoteMta = r.remoteMta;
   if (r.reply !== undefined) e.reply = r.reply.text;
+  if (r.successAction !== undefined && status === 'sent') e.successAction = r.successAction;
   return e;
 }
 

@@ -11,9 +11,11 @@ import { createRedisNexthopState } from '../cache/redis-nexthop-state.ts';
 import { resolveOptions } from '../core/options.ts';
 import { checkRoutingOptions } from '../core/route.ts';
 import { createLeaseStore } from '../destinations/lease-store.ts';
+import { createRedisStsStore } from '../mta-sts/store.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX } from '../queue/keys.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
+import { createRedisTlsRptStore } from '../tlsrpt/store.ts';
 import { createDeliveryAgent } from './agent.ts';
 import { createWorkerRuntime, type WorkerConfig, type WorkerRuntime } from './worker-runtime.ts';
 
@@ -49,8 +51,16 @@ export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
     logger: cfg.logger,
     connect: createRedisClient,
   });
-  const agent = createDeliveryAgent(opts, {
+  // --- tls (issue 14): MTA-STS policies and TLSRPT counts in Redis, shared by the pool ---
+  const tlsRedis =
+    opts.mtaStsEnable || opts.smtpTlsrptEnable
+      ? createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: 2 })
+      : undefined;
+  const prefix = cfg.prefix ?? DEFAULT_PREFIX;
+  const inner = createDeliveryAgent(opts, {
     logger: cfg.logger,
+    ...(tlsRedis && opts.mtaStsEnable ? { stsStore: createRedisStsStore(tlsRedis, prefix, Date.now) } : {}),
+    ...(tlsRedis && opts.smtpTlsrptEnable ? { tlsRptStore: createRedisTlsRptStore(tlsRedis, prefix) } : {}),
     nexthopState,
     ...(leases !== undefined ? { leases } : {}),
     // --- pool ---
@@ -59,6 +69,13 @@ export function createWorker(cfg: RealWorkerConfig): WorkerRuntime {
     // --- metrics ---
     ...(cfg.metrics !== undefined ? { metrics: cfg.metrics } : {}),
   });
+  const agent = {
+    ...inner,
+    close: async (): Promise<void> => {
+      await inner.close();
+      tlsRedis?.disconnect();
+    },
+  };
   return createWorkerRuntime({ ...rest, agent });
 }
 

@@ -8,6 +8,9 @@
  * target is in the zone, the target's records of that type (chains followed up to 8 links).
  * Answers carry AA. A UDP answer longer than 512 bytes to a query without EDNS is truncated (TC)
  * so clients retry over TCP. Every query is recorded in `queries` (name lower-case, type).
+ * DNSSEC stand-in (for DANE tests): a query with the DO or AD bit gets AD in the answer, as from
+ * a validating resolver, unless the server was started with `{ validating: false }` or the name
+ * is marked `insecure` (then the answer is "insecure": no AD). TLSA records are served as given.
  * Never: recurses, forwards, or listens on anything but 127.0.0.1.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
@@ -15,7 +18,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
 
 type FailRcode = 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'FORMERR' | 'NOTIMP';
-type ByTypeKey = 'MX' | 'A' | 'AAAA' | 'SRV' | 'TXT';
+type ByTypeKey = 'MX' | 'A' | 'AAAA' | 'SRV' | 'TXT' | 'TLSA';
 
 export type ZoneRecordSet = {
   MX?: Array<[number, string]>;
@@ -24,6 +27,10 @@ export type ZoneRecordSet = {
   CNAME?: string;
   TXT?: string[];
   SRV?: Array<[number, number, number, string]>;
+  /** [usage, selector, matching type, association data as hex]. */
+  TLSA?: Array<[number, number, number, string]>;
+  /** Answers for this name never carry AD (an unsigned zone behind a validating resolver). */
+  insecure?: boolean;
   /** For every type at this name. */
   rcode?: FailRcode;
   /** TTL (seconds) of every record at this name; default 60. */
@@ -89,6 +96,12 @@ function recordsOf(name: string, set: ZoneRecordSet, type: string): dnsPacket.An
       return (set.TXT ?? []).map((s) => ({ ...base, type: 'TXT', data: txtChunks(s) }));
     case 'CNAME':
       return set.CNAME === undefined ? [] : [{ ...base, type: 'CNAME', data: set.CNAME }];
+    case 'TLSA':
+      return (set.TLSA ?? []).map(([usage, selector, matchingType, hex]) => ({
+        ...base,
+        type: 'TLSA',
+        data: { usage, selector, matchingType, certificate: Buffer.from(hex, 'hex') },
+      }));
     default:
       return [];
   }
@@ -135,6 +148,7 @@ function respond(
   msg: Buffer,
   queries: DnsServer['queries'],
   udp: boolean,
+  validating = true,
 ): Buffer | undefined {
   let query: dnsPacket.Packet;
   try {
@@ -145,7 +159,12 @@ function respond(
   const q = query.questions?.[0];
   const reply = (rcode: number, answers: dnsPacket.Answer[], tc = false): Buffer => {
     const rd = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
-    const flags = dnsPacket.AUTHORITATIVE_ANSWER | rd | rcode | (tc ? dnsPacket.TRUNCATED_RESPONSE : 0);
+    const asked =
+      ((query.flags ?? 0) & dnsPacket.AUTHENTIC_DATA) !== 0 ||
+      (query.additionals ?? []).some((a) => a.type === 'OPT' && ((a.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0);
+    const secure = validating && asked && q !== undefined && zone[norm(q.name)]?.insecure !== true;
+    const ad = secure && rcode !== RCODES.SERVFAIL ? dnsPacket.AUTHENTIC_DATA : 0;
+    const flags = dnsPacket.AUTHORITATIVE_ANSWER | rd | rcode | ad | (tc ? dnsPacket.TRUNCATED_RESPONSE : 0);
     return dnsPacket.encode({
       type: 'response',
       id: query.id ?? 0,
@@ -206,27 +225,29 @@ async function bindBoth(
 }
 
 /**
- * Start the server; stop() closes both sockets and all TCP connections. `at` binds another
- * loopback address and/or a fixed port (e.g. 53, for resolvers that cannot take a port).
+ * Start the server; stop() closes both sockets and all TCP connections. `host`/`port` bind another
+ * loopback address and/or a fixed port (e.g. 53, for resolvers that cannot take a port);
+ * `validating: false` never sets AD (a non-validating resolver).
  */
 export async function startDnsServer(
   zone: ZoneFixture,
-  at: { host?: string; port?: number } = {},
+  opts: { host?: string; port?: number; validating?: boolean } = {},
 ): Promise<DnsServer> {
   const state = { zone };
+  const validating = opts.validating ?? true;
   const queries: DnsServer['queries'] = [];
-  const host = at.host ?? '127.0.0.1';
-  const { udp, tcp, port } = await bindBoth(host, at.port ?? 0);
+  const host = opts.host ?? '127.0.0.1';
+  const { udp, tcp, port } = await bindBoth(host, opts.port ?? 0);
   const conns = new Set<Socket>();
   udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    const out = respond(state.zone, msg, queries, true);
+    const out = respond(state.zone, msg, queries, true, validating);
     if (out !== undefined) udp.send(out, rinfo.port, rinfo.address);
   });
   udp.on('error', () => undefined);
   tcp.on('connection', (s) => {
     conns.add(s);
     s.on('close', () => conns.delete(s));
-    serveTcp(s, (m) => respond(state.zone, m, queries, false));
+    serveTcp(s, (m) => respond(state.zone, m, queries, false, validating));
   });
   return {
     host,

@@ -63,7 +63,7 @@ describe('checkOptionValue', () => {
     ['smtpConnectTimeout', 'soon'],
     ['smtpConnectTimeout', true],
     ['inetProtocols', 'ipv5'],
-    ['smtpTlsSecurityLevel', 'dane'],
+    ['smtpTlsSecurityLevel', 'halfdane'],
     ['dnsServers', '127.0.0.1'],
     ['dnsServers', [1]],
     ['smtpRandomizeAddresses', 'yes'],

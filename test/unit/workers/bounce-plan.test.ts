@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../../src/core/options.ts';
 import type { Recipient } from '../../../src/core/types.ts';
-import { diagnosticCodeFor, doubleBounceAddress, planBounce } from '../../../src/workers/bounce-plan.ts';
+import {
+  diagnosticCodeFor,
+  doubleBounceAddress,
+  planBounce,
+  postmasterCopyTarget,
+} from '../../../src/workers/bounce-plan.ts';
 import type { WorkerJournalEntry } from '../../../src/workers/outcome-plan.ts';
 
 const opts = resolveOptions({ myhostname: 'mta.example.org' });
@@ -89,9 +94,14 @@ describe('planBounce', () => {
     expect(planBounce({ sender: '', reported: new Set(), entries, recipients: rcpts, opts }).kind).toBe(
       'log-only',
     );
+    const withoutClass = resolveOptions({ bounceNoticeRecipient: 'postmaster@example.org' });
+    expect(
+      planBounce({ sender: '', reported: new Set(), entries, recipients: rcpts, opts: withoutClass }).kind,
+    ).toBe('log-only');
     const o = resolveOptions({
       myhostname: 'mta.example.org',
       bounceNoticeRecipient: 'postmaster@example.org',
+      notifyClasses: ['2bounce'],
     });
     const t = planBounce({ sender: '', reported: new Set(), entries, recipients: rcpts, opts: o });
     expect(t).toMatchObject({
@@ -119,4 +129,20 @@ it('diagnosticCodeFor and doubleBounceAddress', () => {
   );
   expect(doubleBounceAddress(opts)).toBe('double-bounce@mta.example.org');
   expect(doubleBounceAddress(resolveOptions({ doubleBounceSender: 'mailer@z' }))).toBe('mailer@z');
+});
+
+describe('postmasterCopyTarget (notify_classes, issue 14)', () => {
+  it('only for the listed class, to the qualified recipient, from double-bounce', () => {
+    const base = { myhostname: 'mta.test', bounceNoticeRecipient: 'pm' };
+    expect(postmasterCopyTarget(resolveOptions(base), 'bounce')).toBeUndefined();
+    expect(postmasterCopyTarget(resolveOptions(base), 'delay')).toBeUndefined();
+    const o = resolveOptions({ ...base, notifyClasses: ['bounce', 'delay'] });
+    expect(postmasterCopyTarget(o, 'bounce')).toEqual({ from: 'double-bounce@mta.test', to: 'pm@mta.test' });
+    expect(postmasterCopyTarget(o, 'delay')).toEqual({
+      from: 'double-bounce@mta.test',
+      to: 'postmaster@mta.test',
+    });
+    const none = resolveOptions({ notifyClasses: ['bounce'] });
+    expect(postmasterCopyTarget(none, 'bounce')).toBeUndefined();
+  });
 });

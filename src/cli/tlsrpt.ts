@@ -1,0 +1,61 @@
+/**
+ * `mxq tlsrpt`: send the TLSRPT (RFC 8460) reports that are due (every day before today), once.
+ * Run it daily (cron, systemd timer) next to `mxq worker`/`mxq pool` with `smtpTlsrptEnable`.
+ *
+ * usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]
+ * Decides: the output line (stdout; log lines go to stderr). Never: counts sessions.
+ * Exit: 0, 64 usage, 75 Redis trouble.
+ */
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { createDnsResolver } from '../dns/resolver.ts';
+import { systemClock } from '../runtime/clock.ts';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { sendDueReports } from '../tlsrpt/send.ts';
+import { createRedisTlsRptStore } from '../tlsrpt/store.ts';
+import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
+import { CONNECTION_ARGS, openQueueFromArgs } from './queue-connection.ts';
+
+const USAGE = 'usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]\n';
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { redis?: string; prefix?: string; config?: string };
+  try {
+    values = parseArgs({ args: argv, options: CONNECTION_ARGS }).values;
+  } catch (err) {
+    process.stderr.write(`mxq tlsrpt: ${(err as Error).message}\n${USAGE}`);
+    return 64;
+  }
+  const env = readMxqEnv();
+  const url = values.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
+  const prefix = values.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX;
+  const q = await openQueueFromArgs({ ...values, redis: url, prefix });
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
+  try {
+    const o = q.resolvedOptions;
+    const host = o.myhostname;
+    const sender = o.tlsrptSender.includes('@') ? o.tlsrptSender : `${o.tlsrptSender}@${host}`;
+    const n = await sendDueReports({
+      store: createRedisTlsRptStore(redis, prefix),
+      dns: createDnsResolver({ servers: o.dnsServers, timeoutMs: o.dnsTimeout, tries: o.dnsTries }),
+      clock: systemClock(),
+      logger: createLogger({ destination: process.stderr }),
+      mail: q,
+      myhostname: host,
+      organization: o.tlsrptOrganizationName || host,
+      contact: o.tlsrptContactInfo || `postmaster@${host}`,
+      sender,
+      ca: o.smtpTlsCAfile,
+      timeoutMs: o.tlsrptPostTimeout,
+    });
+    process.stdout.write(`mxq tlsrpt: ${n} report${n === 1 ? '' : 's'} sent\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`mxq tlsrpt: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 75;
+  } finally {
+    redis.disconnect();
+    await q.close();
+  }
+}
