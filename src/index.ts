@@ -22,6 +22,6 @@ export type {
 } from './queue/job-schema.ts';
 export { queueKeys } from './queue/keys.ts';
 export type { MailQueue, MailQueueOptions, QueueEntry, RemoveReport, SendInput } from './queue/mail-queue.ts';
-export { createMailQueue, MailQueueInputError } from './queue/mail-queue.ts';
+export { createMailQueue, MailQueueInputError, MailQueueUnavailableError } from './queue/mail-queue.ts';
 export type { DeliveryAgent } from './workers/agent.ts';
 export { createDeliveryAgent } from './workers/agent.ts';
