@@ -32,6 +32,7 @@ export type { MailQueue, MailQueueOptions, QueueEntry, RemoveReport, SendInput }
 export {
   createMailQueue,
   MailQueueInputError,
+  MailQueueUnavailableError,
   NoSuchMessageError,
   OutcomeTimeoutError,
 } from './queue/mail-queue.ts';

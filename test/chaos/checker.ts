@@ -4,7 +4,8 @@
  *
  *  - sent: the journal says sent AND the fault peer received it (copies ≥ 1; copies − 1 are
  *    duplicates);
- *  - bounced: the journal says bounced AND exactly one DSN names it (Final-Recipient);
+ *  - bounced: the journal says bounced (or expired: returned at the end of the queue lifetime)
+ *    AND exactly one DSN names it (Final-Recipient);
  *  - deferred: no final journal entry yet, and the message is still queued (its body key exists);
  *  - lost: anything else (sent without a copy, bounced without exactly one DSN, or neither final
  *    nor queued).
@@ -68,7 +69,7 @@ export async function reconcile(
           r.lost++;
           r.problems.push(`${m.queueId} ${rcpt}: journal says sent, the server never received it`);
         }
-      } else if (entry?.status === 'bounced') {
+      } else if (entry?.status === 'bounced' || entry?.status === 'expired') {
         const dsns = peer.dsns.get(rcpt) ?? 0;
         if (dsns === 1) r.bounced++;
         else {

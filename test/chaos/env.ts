@@ -40,7 +40,7 @@ export interface ChaosEnv {
   live(): WorkerProcess[];
   /** Send `n` messages of 1–3 recipients; `local(i, j)` names recipient j of message i. */
   load(n: number, local?: (i: number, j: number) => string, seed?: number): Promise<SentMessage[]>;
-  /** Poll the checker until no recipient is deferred (or `allowDeferred` says so). */
+  /** Poll the checker until no recipient is deferred (or `allowDeferred` says so) and none is lost yet (a DSN may still be on its way); throws with the last figures on timeout. */
   settle(
     sent: SentMessage[],
     timeoutMs: number,
@@ -163,12 +163,15 @@ export async function chaosEnv(
           'every recipient final',
           async () => {
             last = await reconcile(client, mq.keys, peer, sent);
-            return last.deferred === 0 || allowDeferred(last) ? last : undefined;
+            return (last.deferred === 0 || allowDeferred(last)) && last.lost === 0 ? last : undefined;
           },
           timeoutMs,
         );
       } catch (err) {
-        if (last !== undefined) throw new Error(`${(err as Error).message}: ${summary(p.name, last)}`);
+        if (last !== undefined) {
+          const first = last.problems.slice(0, 3).join('; ');
+          throw new Error(`${(err as Error).message}: ${summary(p.name, last)} ${first}`);
+        }
         throw err;
       }
     },

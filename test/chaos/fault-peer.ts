@@ -40,8 +40,12 @@ export interface FaultPeer {
   drops: Map<string, number>;
   /** DSNs received: Final-Recipient address → count. */
   dsns: Map<string, number>;
+  /** The first 400 lines of each DSN received (at most 100 kept). */
+  dsnTexts: string[];
   /** Every command line, in order (no bodies). */
   commands: string[];
+  /** When each command arrived (ms since epoch), parallel to `commands`. */
+  commandTimes: number[];
   setMode(m: FaultMode): void;
   stop(): Promise<void>;
 }
@@ -69,8 +73,10 @@ export async function startFaultPeer(opts: {
   const copies = new Map<string, number>();
   const drops = new Map<string, number>();
   const dsns = new Map<string, number>();
+  const dsnTexts: string[] = [];
   const r452Seen = new Map<string, number>();
   const commands: string[] = [];
+  const commandTimes: number[] = [];
   const sockets = new Set<Socket>();
   let mode: FaultMode = 'normal';
   const peer: FaultPeer = {
@@ -80,7 +86,9 @@ export async function startFaultPeer(opts: {
     copies,
     drops,
     dsns,
+    dsnTexts,
     commands,
+    commandTimes,
     setMode(m) {
       mode = m;
     },
@@ -134,6 +142,7 @@ export async function startFaultPeer(opts: {
       const text = body.join('\r\n');
       body = [];
       for (const m of text.matchAll(/^Final-Recipient:\s*rfc822;\s*(\S+)/gim)) count(dsns, m[1] ?? '');
+      if (/^Final-Recipient:/im.test(text) && dsnTexts.length < 100) dsnTexts.push(text);
       if (close421('dot')) return;
       const dropper = rcpts.find((r) => {
         const f = fault(r);
@@ -169,6 +178,7 @@ export async function startFaultPeer(opts: {
     };
     const command = (line: string) => {
       commands.push(line);
+      commandTimes.push(Date.now());
       const verb = line.slice(0, 4).toUpperCase();
       if (verb === 'EHLO' || verb === 'LHLO' || verb === 'HELO') {
         if (close421('ehlo')) return;
