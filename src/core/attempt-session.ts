@@ -14,6 +14,7 @@ import type { AddressPrep, AttemptRun, Element } from './attempt-state.ts';
 import { tlsFeatureStatus } from './log-line.ts';
 import type { RecipientReply, SmtpSession } from './ports.ts';
 import { stageTimeouts } from './route-plan.ts';
+import { noteSession } from './session-notice.ts';
 import {
   destLabelFor,
   endpointLabelFor,
@@ -134,6 +135,7 @@ async function cleanup(
   s: { throttled: boolean; clean: boolean },
 ): Promise<void> {
   const { opts, deps } = run;
+  noteSession(run, session.state.endpoint, session.takeHistory?.());
   const store = mayStore({
     session,
     storeEnabled: run.cachePolicy.store,

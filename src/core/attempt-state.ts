@@ -25,7 +25,7 @@ import type {
 } from './ports.ts';
 import type { CachePolicy } from './route-plan.ts';
 import type { TlsRptPort } from './tlsrpt.ts';
-import type { Endpoint, RequireTlsPolicy, TlsLevel } from './types.ts';
+import type { Endpoint, RequireTlsPolicy, SessionNotice, TlsLevel } from './types.ts';
 
 export interface AttemptDeps {
   dns: DnsPort;
@@ -56,6 +56,8 @@ export interface AttemptRun extends AttemptLog {
   requestNexthop?: string;
   /** Addresses ("addr port") served through the cache in this request (§6.4 step 5). */
   usedViaCache: Set<string>;
+  /** --- notices: postmaster transcripts owed by this attempt's sessions (session-notice.ts). */
+  notices?: SessionNotice[];
 }
 
 export interface ElementInput {

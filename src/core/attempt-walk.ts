@@ -28,6 +28,7 @@ import {
   saslFor,
   stageTimeouts,
 } from './route-plan.ts';
+import { noteSession } from './session-notice.ts';
 import type { LabelContext } from './session-reuse.ts';
 import { destLabelFor, endpointLabelFor, labelContext, takeProbed } from './session-reuse.ts';
 import { isLoopStatus } from './trouble.ts';
@@ -221,6 +222,7 @@ async function openSession(
   const plainRetry = hs.failure.retryAsPlaintext === true && prep.plaintextRetryAllowed;
   markAllUnmarked(run, hs.failure, { finalServer: finalServer && !plainRetry, relay: namaddrport(ep) });
   run.ledger.sweep();
+  noteSession(run, ep, conn.connection.takeHistory?.());
   conn.connection.close();
   // §4.6 step 4 runs for this session too: only a throttled one keeps the dest label available.
   if (!hs.failure.throttle) delete run.requestNexthop;

@@ -173,5 +173,6 @@ export async function runAttempt(
   const result: AttemptResult = { recipients: run.ledger.finish(), servers: run.servers };
   if (run.hopStatus !== undefined && handoff === undefined) result.hopStatus = run.hopStatus;
   if (handoff !== undefined) result.handoff = handoff;
+  if (run.notices !== undefined) result.notices = run.notices;
   return result;
 }

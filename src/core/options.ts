@@ -196,6 +196,9 @@ export interface DeliveryOptionsInput {
   tlsrptOrganizationName?: string;
   /** `contact-info` of reports ('' = postmaster@myhostname). */
   tlsrptContactInfo?: string;
+  // --- notices: postmaster transcripts (issue 14) ---
+  /** Where session transcripts of the `protocol` class go (Postfix error_notice_recipient). */
+  errorNoticeRecipient?: string;
   /** Envelope and From: sender of mailed reports (unqualified = @myhostname). */
   tlsrptSender?: string;
   /** Deadline for one HTTPS report upload. */
@@ -371,6 +374,8 @@ export const DEFAULT_OPTIONS: Readonly<Required<DeliveryOptionsInput>> = {
   smtpTlsrptEnable: false,
   tlsrptOrganizationName: '',
   tlsrptContactInfo: '',
+  // --- notices: postmaster transcripts (issue 14) ---
+  errorNoticeRecipient: 'postmaster',
   tlsrptSender: 'noreply-smtp-tls-reporting',
   tlsrptPostTimeout: '30s',
 };

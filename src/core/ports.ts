@@ -7,6 +7,7 @@
  * Never: imports anything outside src/core.
  */
 import type {
+  ChatHistory,
   DeliveryFailure,
   Endpoint,
   Protocol,
@@ -249,6 +250,8 @@ export interface SmtpSession {
   close(): void;
   /** True while the socket is open and no stray byte or EOF arrived since the last reply. */
   isUsable(): boolean;
+  /** --- notices: the history since the last call, when the session raised a notify class (§10.3). */
+  takeHistory?(): ChatHistory | undefined;
 }
 
 export interface ConnectParams {
@@ -267,6 +270,8 @@ export interface SmtpConnection {
   /** Greeting, EHLO/LHLO (HELO fallback), STARTTLS per policy, EHLO again, AUTH. */
   handshake(params: HandshakeParams): Promise<HandshakeResult>;
   close(): void;
+  /** --- notices: as SmtpSession.takeHistory, for a handshake that failed. */
+  takeHistory?(): ChatHistory | undefined;
 }
 
 export type ConnectResult =

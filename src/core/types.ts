@@ -199,4 +199,23 @@ export interface AttemptResult {
   servers: ServerTrace[];
   /** best_mx_transport hand-off: these recipients go to `transport` (with optional next-hop). */
   handoff?: { transport: string; nexthop?: string; recipients: Recipient[] };
+  /** Postmaster transcripts owed by sessions of this attempt (notify_classes, spec §10.3). */
+  notices?: SessionNotice[];
+}
+
+// --- notices: postmaster transcripts (Postfix smtp_chat_notify, spec §10.3) ---
+
+/** A session's bounded "Out: " / "In:  " history (AUTH masked) and the notify classes it raised. */
+export interface ChatHistory {
+  classes: string[];
+  lines: string[];
+  /** Older lines dropped to keep the history bounded. */
+  omitted: number;
+}
+
+/** One session's transcript owed to the postmaster. */
+export interface SessionNotice extends ChatHistory {
+  /** "host[addr]:port" (Postfix namaddrport). */
+  server: string;
+  protocol: Protocol;
 }

@@ -8,6 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import type { SmtpReply } from '../core/types.ts';
+import type { ChatLog } from './chat-log.ts';
 import type { StreamErrorKind } from './failures.ts';
 import { createReplyParser } from './reply-parser.ts';
 
@@ -38,6 +39,8 @@ export interface Channel {
   attach(socket: Socket): void;
   info(line: string): void;
   destroy(): void;
+  /** --- notices: the session history for postmaster notices, when kept. */
+  readonly history?: ChatLog;
 }
 
 type Waiter = { resolve: (r: SmtpReply) => void; reject: (e: StreamError) => void };
@@ -51,6 +54,7 @@ export function createChannel(
   initial: Socket,
   transcript?: Transcript,
   warn?: (text: string) => void,
+  history?: ChatLog,
 ): Channel {
   let socket = initial;
   const parser = createReplyParser(warn ? { warn } : {});
@@ -77,8 +81,12 @@ export function createChannel(
     if (idle) stray = true;
     for (const r of parser.push(chunk)) {
       if (transcript) for (const l of r.lines) transcript('S', l);
+      if (history) for (const l of r.lines) history.record('S', l);
       const { malformed, ...reply } = r;
-      if (malformed) protocolError = true;
+      if (malformed) {
+        protocolError = true;
+        history?.mark('protocol');
+      }
       queue.push(reply);
       queued += weight(reply);
     }
@@ -172,6 +180,7 @@ export function createChannel(
         return Promise.reject(new StreamError('abort'));
       }
       if (transcript && show) for (const l of show) transcript('C', l);
+      if (history && show) for (const l of show) history.record('C', l);
       if (socket.destroyed || !socket.writable) return Promise.reject(new StreamError('eof'));
       if (socket.write(data)) return Promise.resolve();
       return withDeadline(timeoutMs, signal, () => {
@@ -224,5 +233,6 @@ export function createChannel(
     destroy() {
       socket.destroy();
     },
+    ...(history ? { history } : {}),
   };
 }

@@ -3,12 +3,14 @@
  *
  * Decides: wiring only — connect (connect.ts), then a connection whose handshake (handshake.ts)
  * yields a session (session.ts). The transcript hook sees every line sent ('C'), received ('S')
- * and info lines ('I'); AUTH payloads appear as *****.
+ * and info lines ('I'); AUTH payloads appear as *****. With deps.chatLog each connection keeps
+ * its own bounded history (chat-log.ts) for postmaster notices.
  * Never: decides delivery policy; logs credentials.
  */
 import type { ConnectParams, ConnectResult, HandshakeParams, SmtpConnector } from '../core/ports.ts';
 import { namaddrport } from '../core/types.ts';
 import { createChannel } from './channel.ts';
+import { createChatLog } from './chat-log.ts';
 import { chooseBindAddress, openSocket } from './connect.ts';
 import { type EngineDepsInput, engineDeps, replyWarner } from './engine-deps.ts';
 import { handshake } from './handshake.ts';
@@ -28,7 +30,8 @@ export function createSmtpConnector(deps?: SmtpConnectorDeps): SmtpConnector {
         return opened;
       }
       d.transcript?.('I', `connected to ${namaddrport(p.endpoint)}`);
-      const ch = createChannel(opened.socket, d.transcript, replyWarner(d, p.endpoint));
+      const history = d.chatLog ? createChatLog() : undefined;
+      const ch = createChannel(opened.socket, d.transcript, replyWarner(d, p.endpoint), history);
       let used = false;
       return {
         ok: true,
@@ -37,11 +40,15 @@ export function createSmtpConnector(deps?: SmtpConnectorDeps): SmtpConnector {
           handshake(hp: HandshakeParams) {
             if (used) throw new Error('SmtpConnection.handshake may run once');
             used = true;
-            return handshake(ch, hp, p.endpoint, d);
+            return handshake(ch, hp, p.endpoint, d).then((r) => {
+              if (!r.ok) history?.markFailure(r.failure);
+              return r;
+            });
           },
           close() {
             ch.destroy();
           },
+          takeHistory: () => history?.take(),
         },
       };
     },

@@ -1,5 +1,6 @@
 /**
- * What the engine's modules share from their creator: clock, logger, transcript hook, options.
+ * What the engine's modules share from their creator: clock, logger, transcript hook, options
+ * (including whether sessions keep a history for postmaster notices).
  *
  * Decides: defaults for the connector's dependencies, and where reply warnings go (the logger).
  * Never: holds mutable state.
@@ -34,6 +35,8 @@ export interface EngineDeps {
   /** Postfix smtp_skip_quit_response (default true): QUIT's reply is not awaited. */
   skipQuitResponse: boolean;
   tlsStarter?: TlsStarter;
+  /** --- notices: keep each session's bounded history for postmaster notices (chat-log.ts). */
+  chatLog?: boolean;
 }
 
 export interface EngineDepsInput {
@@ -42,6 +45,7 @@ export interface EngineDepsInput {
   transcript?: Transcript;
   skipQuitResponse?: boolean;
   tlsStarter?: TlsStarter;
+  chatLog?: boolean;
 }
 
 /** Postfix's reply warnings ("<host[addr]:port>: response longer than 2048: ...") to the logger. */
@@ -59,5 +63,6 @@ export function engineDeps(d: EngineDepsInput = {}): EngineDeps {
     ...(d.logger ? { logger: d.logger } : {}),
     ...(d.transcript ? { transcript: d.transcript } : {}),
     ...(d.tlsStarter ? { tlsStarter: d.tlsStarter } : {}),
+    ...(d.chatLog ? { chatLog: true } : {}),
   };
 }

@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import type { SessionState, SmtpSession, TransactionRequest, TransactionResult } from '../core/ports.ts';
 import { type Channel, createChannel } from './channel.ts';
+import { createChatLog } from './chat-log.ts';
 import { type EngineDeps, type EngineDepsInput, engineDeps, replyWarner } from './engine-deps.ts';
 import { runTransaction } from './transaction.ts';
 
@@ -38,6 +39,7 @@ export function createSession(ch: Channel, state: SessionState, deps: EngineDeps
       ch.setIdle(false);
       try {
         const res = await runTransaction(ch, state, req);
+        if (ch.history) for (const r of res.recipients) if (!r.ok) ch.history.markFailure(r.failure);
         state.lastUsedAt = deps.clock.now();
         if (res.completeSession) state.reuseCount += 1;
         if (!res.reusable) broken = true;
@@ -81,6 +83,7 @@ export function createSession(ch: Channel, state: SessionState, deps: EngineDeps
     isUsable() {
       return !broken && !busy && ch.usable;
     },
+    takeHistory: () => ch.history?.take(),
     detach() {
       const tlsHere = state.tls.active && deps.tlsStarter?.carries(ch.socket) !== true;
       if (tlsHere || !session.isUsable()) return undefined;
@@ -101,7 +104,8 @@ export function resumeSession(
   deps?: EngineDepsInput,
 ): DetachableSession {
   const d = engineDeps(deps);
-  const ch = createChannel(socket, d.transcript, replyWarner(d, state.endpoint));
+  const history = d.chatLog ? createChatLog() : undefined;
+  const ch = createChannel(socket, d.transcript, replyWarner(d, state.endpoint), history);
   socket.resume();
   return createSession(ch, state, d);
 }

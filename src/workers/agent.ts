@@ -19,6 +19,7 @@ import { parseNexthop } from '../core/nexthop.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { DestinationLeases, Logger, NexthopStateStore } from '../core/ports.ts';
 import { decideRoute, deferEveryRecipient, type Route, type RouteInput } from '../core/route.ts';
+import { keepsSessionHistory } from '../core/session-notice.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsCache, type DnsCacheStats } from '../dns/dns-cache.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
@@ -86,6 +87,8 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
     logger,
     clock,
     ...(deps.tlsStarter !== undefined ? { tlsStarter: deps.tlsStarter } : {}),
+    // --- notices: sessions keep a history only when a class they can raise is in notifyClasses ---
+    ...(keepsSessionHistory(opts) ? { chatLog: true } : {}),
   });
   const cache = countCacheLookups(deps.sessionCache ?? createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();

@@ -43,6 +43,7 @@ import {
   withoutRecorded,
 } from './outcome-plan.ts';
 import { finishRun, leavePassForReport, loadRun } from './run-store.ts';
+import { dispatchSessionNotices } from './session-notice.ts';
 
 export const MALFORMED_JOB_PREFIX = 'malformed delivery job';
 
@@ -339,6 +340,11 @@ async function attemptAndRecord(
   const rest = withoutRecorded(plan, recorded);
   await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events);
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
+  // --- notices: postmaster transcripts of sessions with protocol errors (spec §10.3) ---
+  if (result.notices !== undefined) {
+    const n = { opts: deps.opts, sender: deps.notifications, logger: ctx.log, now };
+    await dispatchSessionNotices(n, data.queueId, result.notices);
+  }
   if (plan.expired)
     ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
   if (plan.deferred.length === 0) return undefined;
