@@ -16,6 +16,7 @@ import { type ChildMsg, isSupervisorMsg } from '../cache/pool-ipc.ts';
 import { createTieredSessionCache } from '../cache/tiered-session-cache.ts';
 import { createTlsProxyClient } from '../cache/tls-proxy-client.ts';
 import type { Logger } from '../core/ports.ts';
+import { keepsSessionHistory } from '../core/session-notice.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { resumeSession } from '../smtp/session.ts';
 import type { WorkerMainArgs } from '../workers/worker-main.ts';
@@ -71,7 +72,13 @@ export function poolChildArgs(
   const clock = systemClock();
   const shared = p.sharing === 'shared';
   const tls = shared ? createTlsProxyClient({ ipc }) : undefined;
-  const engine = { logger: p.logger, clock, ...(tls !== undefined ? { tlsStarter: tls } : {}) };
+  const engine = {
+    logger: p.logger,
+    clock,
+    ...(tls !== undefined ? { tlsStarter: tls } : {}),
+    // --- notices: resumed sessions keep a history too when notifyClasses asks for transcripts ---
+    ...(keepsSessionHistory({ notifyClasses: a.options?.notifyClasses ?? [] }) ? { chatLog: true } : {}),
+  };
   const host = shared
     ? createHostCacheClient({
         ipc,

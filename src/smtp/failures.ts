@@ -6,6 +6,7 @@
  */
 import type { DeliveryFailure, Endpoint, FailureHandler, SmtpReply } from '../core/types.ts';
 import { namaddr } from '../core/types.ts';
+import { protocolErrorCode } from './chat-log.ts';
 
 const THROTTLES: Record<FailureHandler, boolean> = {
   sess: true,
@@ -32,8 +33,7 @@ export function replyFailure(
 ): DeliveryFailure {
   const raw = `host ${namaddr(ep)} said: ${reply.text} (in reply to ${command} command)`;
   const fixed = fixStatus(reply.status, raw);
-  const c = reply.code;
-  const protocolError = c < 400 || c > 599 || (c >= 500 && c <= 509) || c === 555;
+  const protocolError = protocolErrorCode(reply.code);
   return {
     handler,
     ...fixed,
