@@ -116,7 +116,8 @@ async function main(): Promise<void> {
       if (values['mxq-only'] !== true) rows.push(await postfixRound(w, pf, counters, dns.queries));
       rows.push(await mxqRound(w, counters, dns.queries));
       const base = values['base-root'];
-      if (base !== undefined) rows.push({ ...(await mxqRound(w, counters, dns.queries, base)), system: 'mxq@base' });
+      if (base !== undefined)
+        rows.push({ ...(await mxqRound(w, counters, dns.queries, base)), system: 'mxq@base' });
       log(
         `  round ${r + 1}: ${rows
           .slice(-2)
