@@ -39,7 +39,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     scale: { type: 'string' },
     only: { type: 'string' },
-    'max-drain': { type: 'string', default: '120' },
+    'max-drain': { type: 'string', default: '300' },
     processes: { type: 'string', default: String(cpus().length) },
     'no-write': { type: 'boolean', default: false },
     // Profiling aids: only the mxq side, workers under `node --cpu-prof`, Redis commands by name.
