@@ -2,12 +2,15 @@
  * Redis Cluster: three primaries on loopback (AOF on), the queue client and a real `mxq worker`
  * given a redis-cluster:// URL. 20 messages are sent and delivered to the fault peer; the checker
  * reconciles every recipient (sent once, 0 lost). Every key mxq and BullMQ wrote hashes to the one
- * slot of the `{mxq}` tag, so one primary holds all of them and the other two hold none; the
- * start-up safety check reads every primary (one turned unsafe is named).
+ * slot of the `{mxq}` tag, so one primary holds all of them and the other two hold none. Then the
+ * worker stops and an `mxq pool -n 2` on the same URL delivers 20 more. The start-up safety check
+ * reads every primary (one turned unsafe is named).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/queue/connection.ts';
 import { checkRedisSafety } from '../../src/workers/redis-safety.ts';
+import { stopWorker } from '../e2e/helpers.ts';
+import { poolReady, spawnPool, stopPool } from '../e2e/pool-helpers.ts';
 import type { SentMessage } from './checker.ts';
 import { type ChaosEnv, chaosEnv } from './env.ts';
 import { type RedisClusterSet, startRedisCluster } from './redis-cluster.ts';
@@ -63,6 +66,23 @@ it('Redis Cluster: a worker delivers 20 messages through three primaries; one sl
   // all of mxq on one primary: Cluster gives failover, not sharding
   expect(sizes.filter((n) => n > 0)).toHaveLength(1);
 }, 180_000);
+
+it('Redis Cluster: an mxq pool of 2 delivers 20 more through it; 0 lost', async () => {
+  for (const w of env.workers) await stopWorker(w);
+  const pool = spawnPool({ config: env.config, redis: set.url, prefix: env.prefix, processes: 2 });
+  try {
+    await poolReady(pool, 2);
+    const sent = await env.load(20, (i, j) => `p${i}x${j}`, 2);
+    const r = await env.settle(sent, 120_000);
+    env.report('Redis Cluster via mxq pool -n 2', r);
+    expect(r.problems).toEqual([]);
+    expect(r.lost).toBe(0);
+    expect(r.duplicates).toBe(0);
+    expect(r.sent).toBe(r.recipients);
+  } finally {
+    expect(await stopPool(pool)).toBe(0);
+  }
+}, 240_000);
 
 it('Redis Cluster: the safety check reads every primary and names an unsafe one', async () => {
   const client = createRedisClient(set.url, { maxRetriesPerRequest: 2, lazyConnect: true });
