@@ -14,8 +14,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createSupervisor } from '../pool/supervisor.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const logger = createLogger().child({ pool: process.pid });
   const keys = queueKeys(prefix);
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const connection = createRedisClient(redis.url, { maxRetriesPerRequest: null });
   connection.on('error', (err: Error) => logger.warn({ event: 'redis-error', err: err.message }));
   const queue = new Queue(keys.deliverQueue, { connection, prefix: keys.bullPrefix });
   const supervisor = createSupervisor({
