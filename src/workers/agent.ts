@@ -87,7 +87,8 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
     clock,
     ...(deps.tlsStarter !== undefined ? { tlsStarter: deps.tlsStarter } : {}),
   });
-  const cache = countCacheLookups(deps.sessionCache ?? createLocalSessionCache(), deps.metrics, 'local');
+  // a given cache (a pool child's tiered cache) counts its own lookups by tier
+  const cache = deps.sessionCache ?? countCacheLookups(createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();
   // --- tls (issue 14): MTA-STS, DANE, TLSRPT adapters when their options are on ---
   const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });

@@ -14,6 +14,7 @@ import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { type DeliveryOptionsInput, resolveOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { checkRoutingOptions } from '../core/route.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import { openWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
@@ -46,6 +47,8 @@ export interface WorkerMainArgs {
   /** Serve /metrics here (`--metrics`, e.g. 127.0.0.1:9464), with this bearer token (`--metrics-token`). */
   metricsListen?: string;
   metricsToken?: string;
+  /** A recorder from the composition (a pool child's, answered over IPC) when not serving /metrics. */
+  metricsRecorder?: MetricsRecorder;
   /** Aborting it stops the worker like SIGTERM (tests; the CLI wires signals to it). */
   stop: AbortSignal;
   /** `mxq pool` children: a tiered session cache, and a look at the runtime before it starts. */
@@ -171,6 +174,7 @@ async function runWorker(a: WorkerMainArgs, metrics: WorkerMetrics | undefined):
       ...(a.sessionCache !== undefined ? { sessionCache: a.sessionCache } : {}),
       ...(a.tlsStarter !== undefined ? { tlsStarter: a.tlsStarter } : {}),
       ...(metrics !== undefined ? { metrics: metrics.recorder } : {}),
+      ...(metrics === undefined && a.metricsRecorder !== undefined ? { metrics: a.metricsRecorder } : {}),
     });
     a.onRuntime?.(runtime);
     metrics?.attach(runtime, queueKeys(a.prefix ?? DEFAULT_PREFIX));
