@@ -370,5 +370,5 @@ export interface DestinationLeases {
     /** How long the lease was held: feeds the average used to space waiting jobs. */
     heldMs?: number,
     /** 'suspended' when this release suspended the destination, 'resumed' when it lifted one. */
-  ): Promise<void | 'suspended' | 'resumed'>;
+  ): Promise<'suspended' | 'resumed' | undefined>;
 }

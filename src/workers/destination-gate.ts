@@ -100,7 +100,7 @@ export async function runUnderLease(
     try {
       const now = clock.now();
       const outcome = await leases.release(dest, leaseId, params, feedback, now, now - startedAt);
-      deps.meter?.released(dest, outcome === undefined ? undefined : outcome);
+      deps.meter?.released(dest, outcome);
     } catch (err) {
       deps.meter?.released(dest, undefined);
       logger.warn(
