@@ -57,8 +57,7 @@ export function tree(root: number): number[] {
 
 /**
  * CPU ms so far of the trees under `roots`: live processes' own time plus each root's reaped
- * children. Per-pid values are kept so a delta counts a process that lived through both samples
- * once (a process gone between samples is in its parent's children time).
+ * children (a process gone between two samples is in its parent's children time after).
  */
 export function cpuSample(roots: number[]): Map<string, number> {
   const m = new Map<string, number>();
@@ -73,10 +72,15 @@ export function cpuSample(roots: number[]): Map<string, number> {
   return m;
 }
 
-/** CPU ms spent between two samples. */
+/**
+ * CPU ms spent between two samples: total after minus total before. A process that exited in
+ * between is in its parent's children time after (its whole life), and its own time before is
+ * subtracted here, so only what it used between the samples counts.
+ */
 export function cpuDelta(before: Map<string, number>, after: Map<string, number>): number {
   let ms = 0;
-  for (const [k, v] of after) ms += v - (before.get(k) ?? 0);
+  for (const v of after.values()) ms += v;
+  for (const v of before.values()) ms -= v;
   return ms;
 }
 

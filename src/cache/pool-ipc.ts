@@ -18,6 +18,8 @@
  *   tls-done {reqId, ok, facts | timeout} + link socket         the plaintext link to the TLS
  *                                                                 session the owner holds
  *   status-query {reqId}
+ * and, on the same channel with their own `type` field (src/metrics/aggregate.ts, not routed here):
+ *   supervisor → child {type: 'mxq:metrics?', id}; child → supervisor {type: 'mxq:metrics', id, metrics}
  */
 import type { SessionState, TlsSettings } from '../core/ports.ts';
 

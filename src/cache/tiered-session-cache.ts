@@ -5,10 +5,12 @@
  * Decides: where an idle session goes (plaintext sessions, which can travel as a socket handle,
  * go to the host tier so that any process on the host can take them; TLS sessions stay local,
  * since TLS state cannot cross a process), the lookup order (local, then host), and what is
- * counted: hits by tier and label kind, misses, stores by tier, local expiries, handovers.
+ * counted: hits by tier and label kind, misses, stores by tier, local expiries, handovers; and,
+ * with a recorder, every lookup by tier and result (a host lookup only after a local miss).
  * Never: probes or limits sessions (core/session-reuse.ts does), or decides labels.
  */
 import type { SessionCache, SmtpSession } from '../core/ports.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { HostCacheClient } from './host-cache-client.ts';
 import type { LocalSessionCache } from './local-session-cache.ts';
 import { labelKind } from './pool-ipc.ts';
@@ -34,6 +36,8 @@ export interface TieredSessionCache extends LocalSessionCache {
 export function createTieredSessionCache(p: {
   local: LocalSessionCache;
   host?: HostCacheClient;
+  /** Lookups by tier: mxq_session_cache_lookups_total{tier="local"|"host",result}. */
+  recorder?: MetricsRecorder;
 }): TieredSessionCache {
   const c: SessionCacheCounters = {
     hitsLocalDest: 0,
@@ -59,9 +63,12 @@ export function createTieredSessionCache(p: {
         clearTimeout(waiting.get(local));
         waiting.delete(local);
         hit('Local', label);
+        p.recorder?.sessionCacheLookup('local', 'hit');
         return local;
       }
+      p.recorder?.sessionCacheLookup('local', 'miss');
       const host = p.host === undefined ? undefined : await p.host.take(label);
+      if (p.host !== undefined) p.recorder?.sessionCacheLookup('host', host === undefined ? 'miss' : 'hit');
       if (host !== undefined) {
         hit('Host', label);
         c.handovers++;

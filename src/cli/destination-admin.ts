@@ -7,8 +7,9 @@
  * `smtp:example.com`), lower-case, as the workers key it; exit 75 when Redis cannot be reached.
  * Never: changes a destination itself (src/destinations/lease-store.ts does).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type ResolvedOptions, resolveOptions } from '../core/options.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
 import type { ConnectionArgs } from './queue-connection.ts';
@@ -41,7 +42,7 @@ export async function withDestinations(
   }
   const env = readMxqEnv();
   const url = args.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
-  const redis = new Redis(url, {
+  const redis = createRedisClient(url, {
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
     retryStrategy: (n) => (n > 3 ? null : 250),

@@ -14,8 +14,9 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { checkPoolMetricsListen, openPoolMetrics } from '../metrics/pool-metrics.ts';
 import { createSupervisor } from '../pool/supervisor.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -29,10 +30,12 @@ import { DEFAULT_DRAIN_TIMEOUT_MS } from '../workers/worker-main.ts';
 
 const USAGE =
   'usage: mxq pool [-n N] [--sharing shared|local] [--concurrency C] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
-  '                [--drain-timeout S] [--lock-duration S] [--stalled-interval S]\n' +
+  '                [--drain-timeout S] [--lock-duration S] [--stalled-interval S] [--metrics [HOST:]PORT [--metrics-token T]]\n' +
   '  -n N        worker processes (default: the number of cores); the other options go to each worker\n' +
   '  --sharing   shared (default): idle sessions and TLS in the pool, any process takes any session;\n' +
-  '              local: each process keeps its own sessions and its own TLS\n';
+  '              local: each process keeps its own sessions and its own TLS\n' +
+  '  --metrics   one Prometheus /metrics for the whole pool (a bare port binds 127.0.0.1)\n' +
+  '  --metrics-token T  bearer token for /metrics (also MXQ_METRICS_TOKEN); needed off loopback\n';
 
 const PASSED = ['concurrency', 'config', 'drain-timeout', 'lock-duration', 'stalled-interval'] as const;
 
@@ -74,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
         'drain-timeout': { type: 'string' },
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
+        metrics: { type: 'string' },
+        'metrics-token': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -96,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     processes = Math.floor(positive('processes', str('processes')) ?? availableParallelism());
     drainS = positive('drain-timeout', str('drain-timeout')) ?? DEFAULT_DRAIN_TIMEOUT_MS / 1000;
     for (const k of PASSED) if (k !== 'config') positive(k, str(k));
+    checkPoolMetricsListen(str('metrics'), str('metrics-token') ?? process.env.MXQ_METRICS_TOKEN);
   } catch (err) {
     process.stderr.write(`mxq pool: ${err instanceof Error ? err.message : String(err)}\n`);
     return 64;
@@ -119,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const logger = createLogger().child({ pool: process.pid });
   const keys = queueKeys(prefix);
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const connection = createRedisClient(redis.url, { maxRetriesPerRequest: null });
   connection.on('error', (err: Error) => logger.warn({ event: 'redis-error', err: err.message }));
   const queue = new Queue(keys.deliverQueue, { connection, prefix: keys.bullPrefix });
   const supervisor = createSupervisor({
@@ -131,6 +137,18 @@ export async function run(argv: string[]): Promise<number> {
     drainTimeoutMs: drainS * 1000,
     shared: sharing === 'shared',
   });
+  const metrics = await openPoolMetrics({
+    listen: str('metrics'),
+    token: str('metrics-token') ?? process.env.MXQ_METRICS_TOKEN,
+    stderr: process.stderr,
+    source: { supervisor, queue, redis: connection, keys },
+  });
+  if (typeof metrics === 'number') {
+    await queue.close();
+    connection.disconnect();
+    await redis.embedded?.stop();
+    return metrics;
+  }
   const onStop = () =>
     void supervisor
       .status()
@@ -151,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
     process.off('SIGUSR2', onStatus);
+    await metrics?.close();
     await queue.close();
     connection.disconnect();
     await redis.embedded?.stop();

@@ -7,8 +7,8 @@
  * Exit: 0, 64 usage, 75 Redis trouble.
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { createDnsResolver } from '../dns/resolver.ts';
+import { createRedisClient } from '../queue/connection.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -31,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   const url = values.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
   const prefix = values.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX;
   const q = await openQueueFromArgs({ ...values, redis: url, prefix });
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
+  const redis = createRedisClient(url, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
   try {
     const o = q.resolvedOptions;
     const host = o.myhostname;

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '../queue/connection.ts';
 import { queueKeys } from '../queue/keys.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
@@ -95,7 +95,10 @@ async function runReplay(
   }
   const endpoints = values.endpoint === undefined ? all : all.filter((e) => e.name === values.endpoint);
   if (endpoints.length === 0) return fail(`--endpoint: no endpoint named "${values.endpoint}" in the config`);
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: (n) => (n > 3 ? null : 250) });
+  const redis = createRedisClient(url, {
+    maxRetriesPerRequest: 1,
+    retryStrategy: (n) => (n > 3 ? null : 250),
+  });
   redis.on('error', () => {});
   try {
     const r = await replayEvents({
@@ -147,7 +150,7 @@ async function runFollow(
   // claimed after --claim-idle).
   const consumer = values.consumer ?? hostname();
   // The groups exist before "started" is logged: events written from then on are never missed.
-  const setup = new Redis(url, { maxRetriesPerRequest: 2 });
+  const setup = createRedisClient(url, { maxRetriesPerRequest: 2 });
   setup.on('error', () => {});
   try {
     for (const e of endpoints)
@@ -159,7 +162,7 @@ async function runFollow(
     setup.disconnect();
   }
   const loops = endpoints.map(async (endpoint) => {
-    const redis = new Redis(url, { maxRetriesPerRequest: null });
+    const redis = createRedisClient(url, { maxRetriesPerRequest: null });
     redis.on('error', (err: Error) =>
       logger.warn({ event: 'redis-error', err: err.message }, 'redis connection error'),
     );

@@ -13,7 +13,6 @@
 import type { AttemptRun, TlsElement } from './attempt-state.ts';
 import type { TlsaLookup } from './dane.ts';
 import { decideDane, isDaneLevel, isUsableTlsa } from './dane.ts';
-import type { StsPolicy } from './mta-sts.ts';
 import { applyStsPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { TlsSettings } from './ports.ts';

@@ -16,7 +16,6 @@ import type { AddressPrep, AttemptRun, Element, ElementInput } from './attempt-s
 import { domainOf, lookupDane, lookupSts, reportTlsSession, tlsPolicyFor } from './attempt-tls.ts';
 import { ticketKey } from './endpoint-memory.ts';
 import { mxMatchesPolicy } from './mta-sts.ts';
-import type { NexthopTarget } from './nexthop.ts';
 import type { SmtpSession } from './ports.ts';
 import { requireTlsPolicyFor } from './requiretls-policy.ts';
 import { resolveServers } from './resolve.ts';

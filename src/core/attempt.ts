@@ -17,15 +17,12 @@
 import { markAllUnmarked } from './attempt-record.ts';
 import type { AttemptDeps, AttemptRun } from './attempt-state.ts';
 import { runElement } from './attempt-walk.ts';
-import type { DanePort } from './dane.ts';
-import type { MtaStsPort } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import { parseNexthop } from './nexthop.ts';
 import type { ResolvedOptions } from './options.ts';
 import { createRecipientLedger } from './recipients.ts';
 import { headerHasNonAscii, planSites, smtputf8Required } from './route-plan.ts';
 import { hasTlsRequiredNo, tlsRequiredNoApplies } from './tls-required.ts';
-import type { TlsRptPort } from './tlsrpt.ts';
 import { isHardFailureStatus, isLoopStatus } from './trouble.ts';
 import type { AttemptRequest, AttemptResult, DeliveryFailure, Recipient } from './types.ts';
 

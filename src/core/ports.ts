@@ -374,5 +374,6 @@ export interface DestinationLeases {
     now: number,
     /** How long the lease was held: feeds the average used to space waiting jobs. */
     heldMs?: number,
-  ): Promise<void>;
+    /** 'suspended' when this release suspended the destination, 'resumed' when it lifted one. */
+  ): Promise<'suspended' | 'resumed' | undefined>;
 }

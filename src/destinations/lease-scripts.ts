@@ -75,6 +75,7 @@ return 0
 /**
  * ARGV: now, leaseId, feedback (ok|fail|none), status, reason, limit, initial, positive, negative,
  * cohortLimit, suspendMs, stateTtlMs, heldMs
+ * Returns 2 when this release suspended the destination, 3 when it lifted a suspension, else 0/1.
  */
 export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
@@ -93,11 +94,13 @@ local initial = tonumber(ARGV[7])
 local window = tonumber(st[1]) or initial
 local cohorts = tonumber(st[2]) or 0
 local suspendedUntil = tonumber(st[3]) or 0
+local outcome = 1
 if fb == 'ok' then
   if suspendedUntil > 0 then
     if now >= suspendedUntil then
       window = initial
       redis.call('HDEL', KEYS[2], 'suspendedUntil', 'status', 'reason', 'suspendedAt')
+      outcome = 3
     end
   else
     window = math.min(limit, window + tonumber(ARGV[8]))
@@ -109,11 +112,12 @@ else
   if cohorts >= tonumber(ARGV[10]) or suspendedUntil > 0 then
     redis.call('HSET', KEYS[2], 'suspendedUntil', tostring(now + tonumber(ARGV[11])),
       'status', ARGV[4], 'reason', ARGV[5], 'suspendedAt', tostring(now))
+    outcome = 2
     window = initial
     cohorts = 0
   end
 end
 redis.call('HSET', KEYS[2], 'window', tostring(window), 'failCohorts', tostring(cohorts))
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12]))
-return 1
+return outcome
 `;

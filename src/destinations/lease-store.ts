@@ -69,7 +69,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
       await run(RENEW_LUA, keysOf(dest), [now, leaseId, p.leaseTtlMs]);
     },
     async release(dest, leaseId, p, fb: DestinationFeedback, now, heldMs = -1) {
-      await run(RELEASE_LUA, keysOf(dest), [
+      const r = await run(RELEASE_LUA, keysOf(dest), [
         now,
         leaseId,
         fb.kind,
@@ -84,6 +84,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
         STATE_TTL_MS,
         heldMs,
       ]);
+      return r === 2 ? 'suspended' : r === 3 ? 'resumed' : undefined;
     },
   };
 }

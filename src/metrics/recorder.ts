@@ -9,7 +9,7 @@
  * Who calls what (see docs/metrics.md):
  *   deliveryEvent, attempt        src/workers/processor.ts, once per attempt
  *   sessionCacheLookup            the session caches through countCacheLookups (local: agent.ts)
- *   destinationLeases/Suspended   the destination lease / suspension code (issue 9)
+ *   destinationLease(s)/Suspended src/workers/destination-gate.ts through lease-meter.ts
  */
 
 export type DeliveryEventKind = 'sent' | 'deferred' | 'bounced' | 'expired' | 'delayed';
@@ -23,9 +23,11 @@ export interface MetricsRecorder {
   attempt(seconds: number, labels: { transport: 'smtp' | 'lmtp'; outcome: AttemptOutcome }): void;
   /** A session-cache lookup in one tier found an idle session (hit) or not (miss). */
   sessionCacheLookup(tier: SessionCacheTier, result: 'hit' | 'miss'): void;
+  /** A lease of a destination was granted to this process, or it found none free (busy). */
+  destinationLease(destination: string, event: 'acquired' | 'busy'): void;
   /** Leases this process now holds for a destination (0 when none: the series is dropped). */
   destinationLeases(destination: string, held: number): void;
-  /** A destination was suspended (true) or resumed (false). */
+  /** This process suspended a destination (true: counted) or saw it resumed (false). */
   destinationSuspended(destination: string, suspended: boolean): void;
 }
 
@@ -36,6 +38,7 @@ export const NOOP_RECORDER: MetricsRecorder = Object.freeze({
   deliveryEvent: nothing,
   attempt: nothing,
   sessionCacheLookup: nothing,
+  destinationLease: nothing,
   destinationLeases: nothing,
   destinationSuspended: nothing,
 });

@@ -45,10 +45,24 @@ export function createMetrics(opts: { processMetrics?: boolean; labels?: Record<
   });
   const leases = new Gauge({
     name: 'mxq_destination_leases',
-    help: 'Destination leases held, by destination',
+    help: 'Destination leases in use (held for an attempt), by destination',
     labelNames: ['destination'] as const,
     registers,
   });
+  const leaseEvents = {
+    acquired: new Counter({
+      name: 'mxq_destination_leases_acquired_total',
+      help: 'Destination leases granted, by destination',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    busy: new Counter({
+      name: 'mxq_destination_lease_busy_total',
+      help: 'Attempts that found no free lease of their destination (the job waits), by destination',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+  };
   const suspended = new Gauge({
     name: 'mxq_destination_suspended',
     help: '1 while a destination is suspended',
@@ -66,6 +80,7 @@ export function createMetrics(opts: { processMetrics?: boolean; labels?: Record<
     deliveryEvent: (event, dsn) => deliveries.inc({ status: event, dsn_class: dsnClass(dsn) }),
     attempt: (seconds, labels) => attempts.observe(labels, Math.max(0, seconds)),
     sessionCacheLookup: (tier, result) => cache.inc({ tier, result }),
+    destinationLease: (destination, event) => leaseEvents[event].inc({ destination }),
     destinationLeases: (destination, held) => {
       if (held > 0) leases.set({ destination }, held);
       else leases.remove({ destination });

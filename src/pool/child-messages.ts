@@ -3,6 +3,8 @@
  * session cache (store a handed-over socket, answer a take with the socket or a miss), TLS
  * handshakes for the TLS owner, readiness and status replies.
  *
+ * Metrics requests and replies share the channel but are answered by aggregate.ts's own listeners
+ * (pool-metrics.ts asks; pool-child.ts answers), so they never reach this router.
  * Decides: that a cache-put without a socket handle is ignored. Never: forks, restarts or recovers jobs (supervisor.ts).
  */
 import type { Socket } from 'node:net';

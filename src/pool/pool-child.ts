@@ -17,6 +17,8 @@ import { createTieredSessionCache } from '../cache/tiered-session-cache.ts';
 import { createTlsProxyClient } from '../cache/tls-proxy-client.ts';
 import type { Logger } from '../core/ports.ts';
 import { keepsSessionHistory } from '../core/session-notice.ts';
+import { answerMetricsRequests } from '../metrics/aggregate.ts';
+import { createMetrics } from '../metrics/registry.ts';
 import { systemClock } from '../runtime/clock.ts';
 import { resumeSession } from '../smtp/session.ts';
 import type { WorkerMainArgs } from '../workers/worker-main.ts';
@@ -89,9 +91,14 @@ export function poolChildArgs(
         },
       })
     : undefined;
+  // Its metrics are the pool's /metrics (summed there): the supervisor asks over the channel.
+  const metrics = a.metricsRecorder === undefined ? createMetrics() : undefined;
+  if (metrics !== undefined) answerMetricsRequests(metrics.registry, p.proc);
+  const recorder = a.metricsRecorder ?? metrics?.recorder;
   const cache = createTieredSessionCache({
     local: createLocalSessionCache(),
     ...(host !== undefined ? { host } : {}),
+    ...(recorder !== undefined ? { recorder } : {}),
   });
   const held = new Set<string>();
   p.proc.on('message', (msg: unknown, handle: unknown) => {
@@ -112,6 +119,7 @@ export function poolChildArgs(
   return {
     ...a,
     sessionCache: cache,
+    ...(recorder !== undefined ? { metricsRecorder: recorder } : {}),
     ...(tls !== undefined ? { tlsStarter: tls } : {}),
     onRuntime: (runtime) => {
       reportJobs(runtime, ipc, held);

@@ -14,6 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../core/ports.ts';
+import type { PoolSnapshot } from '../metrics/pool-metrics.ts';
 import { routeChildMessage } from './child-messages.ts';
 import {
   createHostSessionCache,
@@ -76,6 +77,10 @@ export interface Supervisor {
   done: Promise<number>;
   drain(): Promise<void>;
   status(): Promise<PoolStatus>;
+  /** Counters for the pool's /metrics, read synchronously at scrape time. */
+  metricsSnapshot(): PoolSnapshot;
+  /** The live children's processes (their IPC channel answers metrics requests). */
+  liveChildren(): ChildProcess[];
   readonly cache: HostSessionCache;
 }
 
@@ -265,6 +270,21 @@ export function createSupervisor(cfg: SupervisorConfig): Supervisor {
       log.info({ event: 'pool-draining' }, 'draining: children finish their sessions');
       await stopAll();
       finish(0);
+    },
+    metricsSnapshot() {
+      const childrenByState: Record<string, number> = {};
+      for (const s of slots) childrenByState[s.state] = (childrenByState[s.state] ?? 0) + 1;
+      const restarts = slots.reduce((n, s) => n + s.restarts, 0);
+      const hostCache = { ...cache.counters(), idle: cache.size() };
+      return {
+        childrenByState,
+        restarts,
+        hostCache,
+        ...(tlsOwner !== undefined ? { tlsOwner: tlsOwner.counters() } : {}),
+      };
+    },
+    liveChildren() {
+      return slots.flatMap((s) => (s.proc?.connected === true && s.state !== 'exited' ? [s.proc] : []));
     },
     async status() {
       const children = await Promise.all(slots.map(queryChild));

@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Random } from '../core/ports.ts';
-import { closeRedisClient, createRedisClient } from './connection.ts';
+import { closeRedisClient, createRedisClient, waitReplicas } from './connection.ts';
 import { writeMessage } from './enqueue.ts';
 import { type EventsOptions, followEvents, type WaitOptions, waitForOutcome } from './events.ts';
 import { type HoldResult, holdMessage, releaseMessage } from './hold.ts';
@@ -176,7 +176,7 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
     const acks = opts.sendReplicaAcks ?? 0;
     if (acks > 0) {
       const got = await withDeadline(
-        redis.wait(acks, sendTimeoutMs),
+        waitReplicas(redis, acks, sendTimeoutMs),
         sendTimeoutMs + 1000,
         `Redis WAIT did not answer; message ${queueId} may or may not survive a failover`,
       );

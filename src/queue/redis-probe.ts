@@ -7,6 +7,8 @@
  * Never: retries, changes anything in Redis, logs.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { createRedisClient } from './connection.ts';
+import { clusterTarget, isClusterUrl } from './redis-target.ts';
 
 export type RedisTrouble = 'unreachable' | 'auth';
 
@@ -40,6 +42,8 @@ export function redisWhere(input: string | RedisOptions): string {
     return `${input.host ?? '127.0.0.1'}:${input.port ?? 6379}`;
   }
   try {
+    const cluster = clusterTarget(input);
+    if (cluster !== undefined) return `cluster ${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
     const u = new URL(input);
     return `${u.hostname}:${u.port || '6379'}`;
   } catch {
@@ -61,7 +65,12 @@ export async function probeRedis(
     connectTimeout: timeoutMs,
     retryStrategy: () => null,
   };
-  const client = typeof input === 'string' ? new Redis(input, base) : new Redis({ ...input, ...base });
+  const client =
+    typeof input === 'string'
+      ? isClusterUrl(input)
+        ? createRedisClient(input, base)
+        : new Redis(input, base)
+      : new Redis({ ...input, ...base });
   let lastError = '';
   client.on('error', (err: Error) => {
     lastError = err.message;

@@ -2,7 +2,9 @@
  * Where Redis is, from one string: a `redis://` / `rediss://` URL (ioredis parses it), or a
  * Sentinel set written `redis-sentinel://[[user]:password@]host:port[,host:port...]/masterName`
  * (`rediss-sentinel://` for TLS to the data nodes), which becomes ioredis Sentinel options so that
- * clients follow the primary across failovers.
+ * clients follow the primary across failovers; or a Redis Cluster written
+ * `redis-cluster://[[user]:password@]host:port[,host:port...]` (`rediss-cluster://` for TLS), which
+ * becomes ioredis Cluster startup nodes (connection.ts makes a `Cluster` of it).
  *
  * Decides: the Sentinel URL syntax and its errors (naming what is wrong, never echoing the
  * password). Never: connects; reads the environment.
@@ -21,18 +23,53 @@ export function redisTarget(url: string): string | RedisOptions {
   const m = SENTINEL.exec(url);
   if (m === null)
     throw new RangeError('bad Sentinel URL: want redis-sentinel://host:port[,host:port...]/masterName');
-  const sentinels = (m[4] ?? '').split(',').map((hp) => {
-    const at = hp.lastIndexOf(':');
-    const host = (at < 0 ? hp : hp.slice(0, at)).replace(/^\[|\]$/g, '');
-    const port = at < 0 ? 26379 : Number(hp.slice(at + 1));
-    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new RangeError(`bad Sentinel address "${hp}" in the Redis URL`);
-    }
-    return { host, port };
-  });
+  const sentinels = hostPorts(m[4] ?? '', 26379, 'Sentinel');
   const opts: RedisOptions = { sentinels, name: decodeURIComponent(m[5] ?? '') };
   if (m[2]) opts.username = decodeURIComponent(m[2]);
   if (m[3]) opts.password = decodeURIComponent(m[3]);
   if (m[1] === 'rediss') opts.tls = {};
   return opts;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+function hostPorts(list: string, defaultPort: number, what: string): HostPort[] {
+  return list.split(',').map((hp) => {
+    const at = hp.lastIndexOf(':');
+    const bracketed = hp.startsWith('[') && !hp.slice(at).includes(']');
+    const hasPort = at >= 0 && (bracketed || !hp.startsWith('['));
+    const host = (hasPort ? hp.slice(0, at) : hp).replace(/^\[|\]$/g, '');
+    const port = hasPort ? Number(hp.slice(at + 1)) : defaultPort;
+    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(`bad ${what} address "${hp}" in the Redis URL`);
+    }
+    return { host, port };
+  });
+}
+
+/** A Redis Cluster: its startup nodes and the options every node connection gets. */
+export interface ClusterTarget {
+  nodes: HostPort[];
+  redisOptions: RedisOptions;
+}
+
+const CLUSTER = /^(rediss?)-cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/@]+?)\/?$/;
+
+export function isClusterUrl(url: string): boolean {
+  return /^rediss?-cluster:\/\//i.test(url);
+}
+
+/** A `redis-cluster://` URL → startup nodes and node options; undefined for other URLs. Throws RangeError. */
+export function clusterTarget(url: string): ClusterTarget | undefined {
+  if (!isClusterUrl(url)) return undefined;
+  const m = CLUSTER.exec(url);
+  if (m === null) throw new RangeError('bad Cluster URL: want redis-cluster://host:port[,host:port...]');
+  const redisOptions: RedisOptions = {};
+  if (m[2]) redisOptions.username = decodeURIComponent(m[2]);
+  if (m[3]) redisOptions.password = decodeURIComponent(m[3]);
+  if (m[1] === 'rediss') redisOptions.tls = {};
+  return { nodes: hostPorts(m[4] ?? '', 6379, 'Cluster'), redisOptions };
 }

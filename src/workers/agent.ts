@@ -23,6 +23,7 @@ import { keepsSessionHistory } from '../core/session-notice.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsCache, type DnsCacheStats } from '../dns/dns-cache.ts';
 import { createDnsResolver } from '../dns/resolver.ts';
+import { createLeaseMeter } from '../metrics/lease-meter.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import { countCacheLookups } from '../metrics/session-cache-metrics.ts';
 import { systemClock } from '../runtime/clock.ts';
@@ -90,8 +91,10 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
     // --- notices: sessions keep a history only when a class they can raise is in notifyClasses ---
     ...(keepsSessionHistory(opts) ? { chatLog: true } : {}),
   });
-  const cache = countCacheLookups(deps.sessionCache ?? createLocalSessionCache(), deps.metrics, 'local');
+  // a given cache (a pool child's tiered cache) counts its own lookups by tier
+  const cache = deps.sessionCache ?? countCacheLookups(createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();
+  const meter = deps.metrics === undefined ? {} : { meter: createLeaseMeter(deps.metrics) };
   // --- tls (issue 14): MTA-STS, DANE, TLSRPT adapters when their options are on ---
   const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState, ...extras };
@@ -122,7 +125,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
       const { route } = decided;
       const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
       const run = () => runAttempt(routed, attemptDeps, opts);
-      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf };
+      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, ...meter };
       const result =
         gate.leases === undefined
           ? await run()

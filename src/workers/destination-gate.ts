@@ -24,6 +24,7 @@ import type { ResolvedOptions } from '../core/options.ts';
 import type { Clock, DestinationFeedback, DestinationLeases, Logger } from '../core/ports.ts';
 import { deferEveryRecipient } from '../core/route.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
+import type { LeaseMeter } from '../metrics/lease-meter.ts';
 
 /** No lease free for this destination now: ask again after `retryInMs`. */
 export class DestinationBusyError extends Error {
@@ -44,6 +45,8 @@ export interface GateDeps {
   opts: ResolvedOptions;
   clock: Clock;
   logger: Logger;
+  /** Lease and suspension metrics (lease-meter.ts); none when metrics are off. */
+  meter?: LeaseMeter;
 }
 
 export async function runUnderLease(
@@ -58,7 +61,10 @@ export async function runUnderLease(
   const waiterId = `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
   const startedAt = clock.now();
   const grant = await leases.acquire(dest, leaseId, params, startedAt, waiterId);
-  if (grant.kind === 'busy') throw new DestinationBusyError(dest, grant.retryInMs);
+  if (grant.kind === 'busy') {
+    deps.meter?.busy(dest);
+    throw new DestinationBusyError(dest, grant.retryInMs);
+  }
   if (grant.kind === 'suspended') {
     logger.info(
       { event: 'destination-suspended', queueId: req.queueId, destination: dest, until: grant.until },
@@ -66,6 +72,7 @@ export async function runUnderLease(
     );
     return deferEveryRecipient(req, softStatus(grant.status), suspendedText(grant.reason));
   }
+  deps.meter?.acquired(dest, grant.probe);
   if (grant.probe)
     logger.info(
       { event: 'destination-probe', queueId: req.queueId, destination: dest },
@@ -92,8 +99,10 @@ export async function runUnderLease(
     clearInterval(renew);
     try {
       const now = clock.now();
-      await leases.release(dest, leaseId, params, feedback, now, now - startedAt);
+      const outcome = await leases.release(dest, leaseId, params, feedback, now, now - startedAt);
+      deps.meter?.released(dest, outcome);
     } catch (err) {
+      deps.meter?.released(dest, undefined);
       logger.warn(
         { event: 'lease-release-failed', destination: dest, err: String(err) },
         'could not return a destination lease; it expires by itself',

@@ -6,9 +6,12 @@
  * non-empty `save`) are not enough: mail acknowledged after the last snapshot is lost when Redis
  * stops, so they are refused like no persistence at all. Facts come from CONFIG GET, or from INFO when a
  * managed host blocks CONFIG. Unknown facts count as unsafe; the caller may override.
+ * With a Redis Cluster the facts are read from every primary, and any unsafe primary makes the
+ * whole unsafe (its problems name the node).
  * Never: changes Redis configuration.
  */
 import type { Redis } from 'ioredis';
+import { primariesOf } from '../queue/connection.ts';
 
 export interface RedisSafetyFacts {
   maxmemoryPolicy?: string;
@@ -81,7 +84,16 @@ export async function readRedisSafetyFacts(redis: Redis): Promise<RedisSafetyFac
 }
 
 export async function checkRedisSafety(redis: Redis): Promise<RedisSafetyVerdict> {
-  return judgeRedisSafety(await readRedisSafetyFacts(redis));
+  if (!redis.isCluster) return judgeRedisSafety(await readRedisSafetyFacts(redis));
+  const primaries = primariesOf(redis);
+  if (primaries.length === 0) return { safe: false, problems: ['the Redis Cluster shows no primary'] };
+  const problems: string[] = [];
+  for (const node of primaries) {
+    const v = judgeRedisSafety(await readRedisSafetyFacts(node));
+    const where = `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
+    for (const p of v.problems) problems.push(`primary ${where}: ${p}`);
+  }
+  return { safe: problems.length === 0, problems };
 }
 
 /** The refusal message printed by `mxq worker`. */

@@ -99,13 +99,15 @@ export async function leavePassForReport(
 }
 
 // KEYS as RELEASE_SCRIPT's (5 journal, 6 pass, 7 reported); -2: pass closed and a report may be
-// owed, nothing released; otherwise RELEASE_SCRIPT's answer.
+// owed (a failed recipient, or a SUCCESS notice), nothing released; otherwise RELEASE_SCRIPT's answer.
 const FINISH_SCRIPT = `
 redis.call('SREM', KEYS[6], ARGV[1])
 if redis.call('SCARD', KEYS[6]) == 0 then
   local j = redis.call('HGETALL', KEYS[5])
   for i = 1, #j, 2 do
-    if not string.find(j[i + 1], '"status":"sent"', 1, true) then
+    -- a failed recipient, or a sent one owed a SUCCESS notice (successAction), not reported yet
+    if not string.find(j[i + 1], '"status":"sent"', 1, true)
+      or string.find(j[i + 1], '"successAction":', 1, true) then
       if redis.call('SISMEMBER', KEYS[7], j[i]) == 0 then return -2 end
     end
   end

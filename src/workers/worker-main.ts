@@ -1,19 +1,8 @@
-/**
- * The life of a worker process: find Redis (given URL, or the embedded default), refuse an unsafe
- * Redis, start the BullMQ worker, put back stall-failed jobs, and on SIGTERM/SIGINT drain.
- *
- * Decides: the drain: stop taking jobs, wait for active deliveries up to the drain timeout, then
- * force-close (abandoned jobs are recovered by another worker's stall check; their final
- * recipients are already in the journal); with Redis down the drain does not wait for it.
- * Exit codes: 0 after a drain, 78 unsafe Redis or bad routing options (EX_CONFIG), 69 no Redis or
- * Redis unreachable (EX_UNAVAILABLE), 77 Redis refused the password (EX_NOPERM).
- * Never: parses argv (src/cli/worker.ts does), delivers mail itself.
- */
-import { Redis } from 'ioredis';
 import type { LocalSessionCache } from '../cache/local-session-cache.ts';
 import { type DeliveryOptionsInput, resolveOptions } from '../core/options.ts';
 import type { Logger } from '../core/ports.ts';
 import { checkRoutingOptions } from '../core/route.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import { openWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
@@ -46,6 +35,8 @@ export interface WorkerMainArgs {
   /** Serve /metrics here (`--metrics`, e.g. 127.0.0.1:9464), with this bearer token (`--metrics-token`). */
   metricsListen?: string;
   metricsToken?: string;
+  /** A recorder from the composition (a pool child's, answered over IPC) when not serving /metrics. */
+  metricsRecorder?: MetricsRecorder;
   /** Aborting it stops the worker like SIGTERM (tests; the CLI wires signals to it). */
   stop: AbortSignal;
   /** `mxq pool` children: a tiered session cache, and a look at the runtime before it starts. */
@@ -171,6 +162,7 @@ async function runWorker(a: WorkerMainArgs, metrics: WorkerMetrics | undefined):
       ...(a.sessionCache !== undefined ? { sessionCache: a.sessionCache } : {}),
       ...(a.tlsStarter !== undefined ? { tlsStarter: a.tlsStarter } : {}),
       ...(metrics !== undefined ? { metrics: metrics.recorder } : {}),
+      ...(metrics === undefined && a.metricsRecorder !== undefined ? { metrics: a.metricsRecorder } : {}),
     });
     a.onRuntime?.(runtime);
     metrics?.attach(runtime, queueKeys(a.prefix ?? DEFAULT_PREFIX));

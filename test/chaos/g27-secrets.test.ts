@@ -56,6 +56,9 @@ beforeAll(async () => {
     smtpTcpPort: String(good.port),
     smtpTlsSecurityLevel: 'none' as const,
     smtpSaslAuthEnable: true,
+    // The canary must cross the wire to prove masking: plaintext AUTH allowed explicitly (the
+    // default, noplaintext, would defer with 4.7.0 before any password is sent).
+    smtpSaslSecurityOptions: ['noanonymous'],
     smtpSaslPasswordMaps: {
       'mx1.test': { username: 'mxq', password: CANARY },
       'mx2.test': { username: 'mxq', password: CANARY },

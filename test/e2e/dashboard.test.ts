@@ -46,10 +46,10 @@ it("a message's history: envelope, recipients, jobs, events", async () => {
   expect(found.headers.get('location')).toBe(`/messages/${scene.queued}`);
 });
 
-it('destinations and session cache pages load (empty state rendered)', async () => {
+it('destinations and session cache pages load (the delivered next-hop has lease state)', async () => {
   const d = await fetch(`${scene.url}/destinations`);
   expect(d.status).toBe(200);
-  expect(await d.text()).toContain('no destination state in Redis');
+  expect(await d.text()).toMatch(/\[127\.0\.0\.1\]:\d+/);
   // Keys as the destination lease code writes them: leases scored by expiry, the state hash.
   const redis = new Redis(scene.redisUrl);
   const now = Date.now();

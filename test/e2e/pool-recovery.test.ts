@@ -142,7 +142,7 @@ it('a child that cannot start stops the pool with its exit code', async () => {
   const timer = setTimeout(() => p.proc.kill('SIGKILL'), 120_000);
   const code = await p.exited;
   clearTimeout(timer);
-  expect(code).toBe(64);
+  expect(code).toBe(78); // EX_CONFIG: a bad --config (docs/cli.md)
   expect(p.output()).toContain('pool-child-fatal');
 }, 150_000);
 

@@ -1,6 +1,7 @@
 /**
  * A forked child for the aggregation test: its own registry and recorder, fed from argv
- * (`<sent> <suspendedDestination>`), answering the parent's metrics requests over IPC.
+ * (`<sent> <suspendedDestination> [silent]`), answering the parent's metrics requests over IPC
+ * (never, with `silent`: a child that hangs).
  */
 import { answerMetricsRequests } from '../../../src/metrics/aggregate.ts';
 import { createMetrics } from '../../../src/metrics/registry.ts';
@@ -12,6 +13,6 @@ recorder.deliveryEvent('bounced', '5.1.1');
 recorder.sessionCacheLookup('host', 'hit');
 recorder.destinationSuspended(process.argv[3] ?? 'none.test', true);
 recorder.attempt(0.2, { transport: 'smtp', outcome: 'sent' });
-answerMetricsRequests(registry, process);
+if (process.argv[4] !== 'silent') answerMetricsRequests(registry, process);
 process.send?.({ type: 'ready' });
 process.on('disconnect', () => process.exit(0));

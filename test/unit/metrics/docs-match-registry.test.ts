@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
+import { registerPoolMetrics } from '../../../src/metrics/pool-metrics.ts';
 import { type createQueueProbe, registerQueueMetrics } from '../../../src/metrics/queue-probe.ts';
 import { createMetrics } from '../../../src/metrics/registry.ts';
 
@@ -16,6 +17,9 @@ it('the documented and dashboard metric names are the registry names', async () 
   registerQueueMetrics(registry, { jobCounts: never, messages: never, ping: never } as ReturnType<
     typeof createQueueProbe
   >);
+  registerPoolMetrics(registry, () => {
+    throw new Error('not scraped');
+  });
   const defined = new Set(registry.getMetricsAsArray().map((m) => m.name));
   defined.add('mxq_pool_children_scraped');
   const doc = readFileSync(resolve(DOCS, 'metrics.md'), 'utf8');

@@ -1,6 +1,6 @@
 /** queue/redis-target.ts: redis:// stays a URL; redis-sentinel:// becomes ioredis Sentinel options. */
 import { describe, expect, it } from 'vitest';
-import { isSentinelUrl, redisTarget } from '../../../src/queue/redis-target.ts';
+import { clusterTarget, isClusterUrl, isSentinelUrl, redisTarget } from '../../../src/queue/redis-target.ts';
 
 describe('redisTarget', () => {
   it('keeps redis:// and rediss:// URLs', () => {
@@ -37,5 +37,38 @@ describe('redisTarget', () => {
     } catch (e) {
       expect(String(e)).not.toContain('secret');
     }
+  });
+});
+
+describe('clusterTarget', () => {
+  it('parses startup nodes, credentials and TLS; other URLs are not a Cluster', () => {
+    expect(clusterTarget('redis://127.0.0.1:6379')).toBeUndefined();
+    expect(isClusterUrl('redis-cluster://h:1')).toBe(true);
+    expect(clusterTarget('redis-cluster://127.0.0.1:7001,127.0.0.1:7002')).toEqual({
+      nodes: [
+        { host: '127.0.0.1', port: 7001 },
+        { host: '127.0.0.1', port: 7002 },
+      ],
+      redisOptions: {},
+    });
+    expect(clusterTarget('rediss-cluster://u:p%40w@[::1]:7000,h2/')).toEqual({
+      nodes: [
+        { host: '::1', port: 7000 },
+        { host: 'h2', port: 6379 },
+      ],
+      redisOptions: { username: 'u', password: 'p@w', tls: {} },
+    });
+  });
+
+  it('names what is wrong without echoing the password', () => {
+    expect(() => clusterTarget('redis-cluster://h:1/x')).toThrow(/want redis-cluster:\/\/host:port/);
+    let text = '';
+    try {
+      clusterTarget('redis-cluster://:secret@h:70000');
+    } catch (e) {
+      text = String(e);
+    }
+    expect(text).toMatch(/bad Cluster address "h:70000"/);
+    expect(text).not.toContain('secret');
   });
 });
