@@ -4,9 +4,8 @@
  *
  * usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]
  * Decides: the output line (stdout; log lines go to stderr). Never: counts sessions.
- * Exit: 0, 64 usage, 75 Redis trouble.
+ * Exit: 0, 64 usage, 69 Redis unreachable, 75 reports not sent (try later), 78 bad --config.
  */
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createDnsResolver } from '../dns/resolver.ts';
 import { systemClock } from '../runtime/clock.ts';
@@ -15,18 +14,15 @@ import { createLogger } from '../runtime/logger.ts';
 import { sendDueReports } from '../tlsrpt/send.ts';
 import { createRedisTlsRptStore } from '../tlsrpt/store.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
+import { EXIT, fail, parseCommand } from './cli-kit.ts';
 import { CONNECTION_ARGS, openQueueFromArgs } from './queue-connection.ts';
 
 const USAGE = 'usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]\n';
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { redis?: string; prefix?: string; config?: string };
-  try {
-    values = parseArgs({ args: argv, options: CONNECTION_ARGS }).values;
-  } catch (err) {
-    process.stderr.write(`mxq tlsrpt: ${(err as Error).message}\n${USAGE}`);
-    return 64;
-  }
+  const parsed = parseCommand({ name: 'tlsrpt', usage: USAGE, options: CONNECTION_ARGS }, argv);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   const env = readMxqEnv();
   const url = values.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
   const prefix = values.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX;
@@ -52,8 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`mxq tlsrpt: ${n} report${n === 1 ? '' : 's'} sent\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`mxq tlsrpt: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 75;
+    return fail('tlsrpt', EXIT.TEMPFAIL, err instanceof Error ? err.message : String(err));
   } finally {
     redis.disconnect();
     await q.close();
