@@ -1,9 +1,11 @@
 /**
  * Every command in main.ts's COMMANDS table answers `--help` the same way (cli-kit.ts): usage on
  * stdout starting "usage: mxq NAME", exit 0, nothing on stderr. The list of commands is read from
- * `mxq --help`, so a command added later is checked without editing this file. Real processes.
+ * `mxq --help`, so a command added later is checked without editing this file; docs/cli.md must
+ * have a row for each. Real processes.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 
@@ -34,4 +36,7 @@ it('every command prints its usage for --help and -h and exits 0', { timeout: 60
     }
   }
   expect(wrong).toEqual([]);
+  // docs/cli.md's command table has a row (with its exit codes) for each of them.
+  const doc = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
+  expect(names.filter((n) => !new RegExp(`^\\| \`${n}[ \`]`, 'm').test(doc))).toEqual([]);
 });
