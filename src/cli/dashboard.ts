@@ -16,6 +16,7 @@ import { queueKeys } from '../queue/keys.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
 import { ListenConfigError, parseListen } from '../runtime/listen-address.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
+import { usageError } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq dashboard [--listen [HOST:]PORT] [--redis URL] [--prefix P] [--token T] [--allow-actions]\n' +
@@ -39,8 +40,7 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`mxq dashboard: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 64;
+    return usageError({ name: 'dashboard', usage: USAGE }, err instanceof Error ? err.message : String(err));
   }
   if (values.help === true) {
     process.stdout.write(USAGE);

@@ -19,6 +19,7 @@ import { MailQueueInputError, validateSendInput } from '../queue/validate.ts';
 import { loadConfigFile } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createDeliveryAgent } from '../workers/agent.ts';
+import { EXIT, fail, usageError } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq deliver --from A --to B [--to C ...] [--nexthop N] [--lmtp] [--config FILE] [--json] [--smtputf8] [--requiretls] [--verbose] < message.eml\n';
@@ -104,8 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError('--from and at least one --to are required');
     }
   } catch (err) {
-    process.stderr.write(`mxq deliver: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 64;
+    return usageError({ name: 'deliver', usage: USAGE }, err instanceof Error ? err.message : String(err));
   }
   let input: DeliveryOptionsInput = {};
   let nexthop: string;
@@ -115,8 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     opts = resolveOptions(input);
     nexthop = values.nexthop ?? defaultNexthop(values.to, opts, values.lmtp);
   } catch (err) {
-    process.stderr.write(`mxq deliver: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 64;
+    return fail('deliver', EXIT.USAGE, err instanceof Error ? err.message : String(err));
   }
   const raw = await readStdin();
   let validated: ReturnType<typeof validateSendInput>;

@@ -4,7 +4,7 @@
  * and how a destination is written on the command line.
  *
  * Decides: that a destination given without a transport is SMTP (`example.com` =
- * `smtp:example.com`), lower-case, as the workers key it; exit 75 when Redis cannot be reached.
+ * `smtp:example.com`), lower-case, as the workers key it; exit 69 when Redis cannot be reached.
  * Never: changes a destination itself (src/destinations/lease-store.ts does).
  */
 import type { Redis } from 'ioredis';
@@ -12,7 +12,8 @@ import { type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
-import type { ConnectionArgs } from './queue-connection.ts';
+import { EXIT, fail } from './cli-kit.ts';
+import { type ConnectionArgs, exitFor } from './queue-connection.ts';
 
 export interface AdminContext {
   redis: Redis;
@@ -26,7 +27,7 @@ export function destinationArg(raw: string): string {
   return /^(smtp|lmtp):/.test(d) ? d : `smtp:${d}`;
 }
 
-/** Runs a command body with Redis open; failures print `mxq NAME: ...` and exit 75. */
+/** Runs a command body with Redis open; failures print `mxq NAME: ...` (69 unreachable, 77 auth). */
 export async function withDestinations(
   name: string,
   args: ConnectionArgs,
@@ -37,8 +38,7 @@ export async function withDestinations(
     const { loadConfigFile } = await import('../runtime/config.ts');
     opts = resolveOptions(args.config === undefined ? {} : await loadConfigFile(args.config));
   } catch (err) {
-    process.stderr.write(`mxq ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 64;
+    return fail(name, EXIT.CONFIG, err instanceof Error ? err.message : String(err));
   }
   const env = readMxqEnv();
   const url = args.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
@@ -51,12 +51,8 @@ export async function withDestinations(
   try {
     return await body({ redis, prefix: args.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX, opts });
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err);
-    const hint = /max retries|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|closed/.test(text)
-      ? 'cannot reach Redis: '
-      : '';
-    process.stderr.write(`mxq ${name}: ${hint}${text}\n`);
-    return 75;
+    const { code, text } = exitFor(err);
+    return fail(name, code, text);
   } finally {
     redis.disconnect();
   }

@@ -5,24 +5,23 @@
  * usage: mxq destinations [--json] [--redis URL] [--prefix P] [--config FILE]
  * Decides: the table layout and JSON shape (one object per destination). Limits and rate come from
  * the options in --config (the workers' configuration file), else Postfix's defaults.
- * Never: changes anything. Exit: 0, 64 usage, 75 Redis trouble.
+ * Never: changes anything. Exit: 0, 64 usage, 69 Redis unreachable, 77 auth, 78 bad --config.
  */
-import { parseArgs } from 'node:util';
 import { destinationParams } from '../core/destination.ts';
 import { listDestinations } from '../destinations/lease-store.ts';
+import { parseCommand } from './cli-kit.ts';
 import { withDestinations } from './destination-admin.ts';
 import { CONNECTION_ARGS } from './queue-connection.ts';
 
 const USAGE = 'usage: mxq destinations [--json] [--redis URL] [--prefix P] [--config FILE]\n';
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { json?: boolean; redis?: string; prefix?: string; config?: string };
-  try {
-    values = parseArgs({ args: argv, options: { ...CONNECTION_ARGS, json: { type: 'boolean' } } }).values;
-  } catch (err) {
-    process.stderr.write(`mxq destinations: ${(err as Error).message}\n${USAGE}`);
-    return 64;
-  }
+  const parsed = parseCommand(
+    { name: 'destinations', usage: USAGE, options: { ...CONNECTION_ARGS, json: { type: 'boolean' } } },
+    argv,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   return withDestinations('destinations', values, async ({ redis, prefix, opts }) => {
     const now = Date.now();
     const rows = (await listDestinations(redis, prefix, now)).map((s) => {

@@ -35,6 +35,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
   },
   suspend: { summary: 'suspend a destination pool-wide', load: () => import('./suspend.ts') },
   resume: { summary: 'lift a destination suspension', load: () => import('./resume.ts') },
+  requeue: {
+    summary: 'route queued mail again with the current configuration, like postsuper -r',
+    load: () => import('./requeue.ts'),
+  },
   hold: { summary: 'put queued mail on hold, like postsuper -h', load: () => import('./hold.ts') },
   release: { summary: 'release held mail, like postsuper -H', load: () => import('./release.ts') },
   show: {

@@ -27,6 +27,7 @@ import {
   startEmbeddedRedis,
 } from '../workers/embedded-redis.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../workers/worker-main.ts';
+import { EXIT, fail, usageError } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq pool [-n N] [--sharing shared|local] [--concurrency C] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
@@ -84,8 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`mxq pool: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    return 64;
+    return usageError({ name: 'pool', usage: USAGE }, err instanceof Error ? err.message : String(err));
   }
   if (values.help === true) {
     process.stdout.write(USAGE);
@@ -103,8 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const k of PASSED) if (k !== 'config') positive(k, str(k));
     checkPoolMetricsListen(str('metrics'), str('metrics-token') ?? process.env.MXQ_METRICS_TOKEN);
   } catch (err) {
-    process.stderr.write(`mxq pool: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 64;
+    return fail('pool', EXIT.USAGE, err instanceof Error ? err.message : String(err));
   }
   const env = readMxqEnv();
   const prefix = str('prefix') ?? env.prefix ?? DEFAULT_PREFIX;
@@ -113,8 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     redis = await redisUrlFor(str('redis') ?? env.redisUrl);
   } catch (err) {
     if (!(err instanceof EmbeddedRedisUnavailable)) throw err;
-    process.stderr.write(`mxq pool: ${err.message}\n`);
-    return 69;
+    return fail('pool', EXIT.UNAVAILABLE, err.message);
   }
   const childArgs = ['worker', '--redis', redis.url, '--prefix', prefix];
   for (const k of PASSED) {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { usageError } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq sink [--listen HOST:PORT] [--unix PATH] [--lmtp] [--maildir DIR | --print] [--json] [--no-starttls]\n';
@@ -223,8 +224,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const parsed = parseSinkArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(`mxq sink: ${parsed.error}\n${USAGE}`);
-    return 64;
+    return usageError({ name: 'sink', usage: USAGE }, parsed.error);
   }
   const config = parsed.config;
   if (config.maildir !== undefined) await prepareMaildir(config.maildir);

@@ -19,6 +19,7 @@ import { resolveOptions } from '../core/options.ts';
 import type { HandshakeParams, SmtpSession, StageTimeoutsMs, TlsSettings } from '../core/ports.ts';
 import type { DeliveryFailure, Endpoint, Protocol, TlsLevel } from '../core/types.ts';
 import { createSmtpConnector } from '../smtp/connector.ts';
+import { EXIT, fail, usageError } from './cli-kit.ts';
 
 const USAGE = `usage: mxq smtp-probe <host[:port]|[addr]:port|unix:/path> [--lmtp]
     [--tls none|may|encrypt|fingerprint|verify|secure] [--ca FILE.pem]... [--fingerprint HEX]...
@@ -318,14 +319,12 @@ export async function run(argv: string[]): Promise<number> {
     error: err instanceof Error ? err.message : String(err),
   }));
   if (!parsed.ok) {
-    process.stderr.write(`mxq smtp-probe: ${parsed.error}\n${USAGE}`);
-    return 64;
+    return usageError({ name: 'smtp-probe', usage: USAGE }, parsed.error);
   }
   const redact = secretRedactor(parsed.config.auth);
   try {
     return await probe(parsed.config, (line) => process.stdout.write(`${redact(line)}\n`));
   } catch (err) {
-    process.stderr.write(`mxq smtp-probe: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 75;
+    return fail('smtp-probe', EXIT.TEMPFAIL, err instanceof Error ? err.message : String(err));
   }
 }

@@ -5,11 +5,11 @@
  *
  * usage: mxq suspend DESTINATION [--for TIME] [--reason TEXT] [--redis URL] [--prefix P] [--config FILE]
  * Decides: the defaults (--for 1h, reason "suspended by operator"). A destination is written as the
- * workers key it (`smtp:example.com`; a bare next-hop means smtp). Exit: 0, 64 usage, 75 Redis.
+ * workers key it (`smtp:example.com`; a bare next-hop means smtp). Exit: 0, 64 usage, 69 Redis unreachable, 77 auth, 78 bad --config.
  */
-import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../core/options.ts';
 import { suspendDestination } from '../destinations/lease-store.ts';
+import { parseCommand, usageError } from './cli-kit.ts';
 import { destinationArg, withDestinations } from './destination-admin.ts';
 import { CONNECTION_ARGS } from './queue-connection.ts';
 
@@ -17,15 +17,20 @@ const USAGE =
   'usage: mxq suspend DESTINATION [--for TIME] [--reason TEXT] [--redis URL] [--prefix P] [--config FILE]\n';
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
+  const spec = {
+    name: 'suspend',
+    usage: USAGE,
+    positionals: true,
+    options: { ...CONNECTION_ARGS, for: { type: 'string' }, reason: { type: 'string' } },
+  } as const;
+  const parsed = parseCommand(spec, argv);
+  if (parsed.exit !== undefined) return parsed.exit;
   let forMs: number;
   try {
-    parsed = parse(argv);
     forMs = parseDurationMs(parsed.values.for ?? '1h', '--for');
     if (parsed.positionals.length !== 1) throw new Error('give exactly one destination');
   } catch (err) {
-    process.stderr.write(`mxq suspend: ${(err as Error).message}\n${USAGE}`);
-    return 64;
+    return usageError(spec, (err as Error).message);
   }
   const dest = destinationArg(parsed.positionals[0] ?? '');
   const reason = parsed.values.reason ?? 'suspended by operator';
@@ -36,13 +41,5 @@ export async function run(argv: string[]): Promise<number> {
       `mxq suspend: ${dest} suspended until ${new Date(now + forMs).toISOString()}: ${reason}\n`,
     );
     return 0;
-  });
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...CONNECTION_ARGS, for: { type: 'string' }, reason: { type: 'string' } },
   });
 }

@@ -1,12 +1,3 @@
-/**
- * `mxq tlsrpt`: send the TLSRPT (RFC 8460) reports that are due (every day before today), once.
- * Run it daily (cron, systemd timer) next to `mxq worker`/`mxq pool` with `smtpTlsrptEnable`.
- *
- * usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]
- * Decides: the output line (stdout; log lines go to stderr). Never: counts sessions.
- * Exit: 0, 64 usage, 75 Redis trouble.
- */
-import { parseArgs } from 'node:util';
 import { createDnsResolver } from '../dns/resolver.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { systemClock } from '../runtime/clock.ts';
@@ -15,18 +6,15 @@ import { createLogger } from '../runtime/logger.ts';
 import { sendDueReports } from '../tlsrpt/send.ts';
 import { createRedisTlsRptStore } from '../tlsrpt/store.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
+import { EXIT, fail, parseCommand } from './cli-kit.ts';
 import { CONNECTION_ARGS, openQueueFromArgs } from './queue-connection.ts';
 
 const USAGE = 'usage: mxq tlsrpt [--redis URL] [--prefix P] [--config FILE]\n';
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { redis?: string; prefix?: string; config?: string };
-  try {
-    values = parseArgs({ args: argv, options: CONNECTION_ARGS }).values;
-  } catch (err) {
-    process.stderr.write(`mxq tlsrpt: ${(err as Error).message}\n${USAGE}`);
-    return 64;
-  }
+  const parsed = parseCommand({ name: 'tlsrpt', usage: USAGE, options: CONNECTION_ARGS }, argv);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   const env = readMxqEnv();
   const url = values.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
   const prefix = values.prefix ?? env.prefix ?? DEFAULT_QUEUE_PREFIX;
@@ -52,8 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`mxq tlsrpt: ${n} report${n === 1 ? '' : 's'} sent\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`mxq tlsrpt: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 75;
+    return fail('tlsrpt', EXIT.TEMPFAIL, err instanceof Error ? err.message : String(err));
   } finally {
     redis.disconnect();
     await q.close();

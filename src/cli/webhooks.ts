@@ -5,8 +5,8 @@
  *
  * Decides: flags; Redis and prefix as every queue command (--redis, REDIS_URL, the embedded
  * redis-server, the default; --prefix, MXQ_PREFIX, {mxq}); one loop and one Redis connection per
- * endpoint; the consumer name (--consumer, default the host name). Exit codes: 0 done, 64 bad flags or config,
- * 75 replay with events that could not be sent (or Redis unreachable).
+ * endpoint; the consumer name (--consumer, default the host name). Exit codes: 0 done, 64 bad flags,
+ * 78 bad --config file, 75 replay with events that could not be sent (or Redis unreachable).
  * Never: delivers mail or slows it down (it only reads the events stream).
  */
 import { hostname } from 'node:os';
@@ -19,6 +19,7 @@ import { loadWebhookConfig, type WebhookEndpoint } from '../webhooks/config.ts';
 import { ensureWebhookGroup, runWebhookConsumer } from '../webhooks/consumer.ts';
 import { parseTimeArg, replayEvents } from '../webhooks/replay.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
+import { EXIT, fail, usageError } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq webhooks --config FILE [--redis URL] [--prefix P] [--from-start]\n' +
@@ -41,9 +42,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function fail(msg: string): number {
-  process.stderr.write(`mxq webhooks: ${msg}\n`);
-  return 64;
+/** A usage error: the flag named, the usage's first line (cli-kit.ts). */
+function bad(msg: string): number {
+  return usageError({ name: 'webhooks', usage: USAGE }, msg);
 }
 
 function positive(name: string, v: string | undefined): number | undefined {
@@ -59,18 +60,18 @@ export async function run(argv: string[]): Promise<number> {
   try {
     values = parseArgs({ args: replay ? argv.slice(1) : argv, options: OPTIONS, strict: true }).values;
   } catch (err) {
-    return fail(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return bad(err instanceof Error ? err.message : String(err));
   }
   if (values.help === true) {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.config === undefined) return fail(`--config is required\n${USAGE}`);
+  if (values.config === undefined) return bad('--config is required');
   let endpoints: WebhookEndpoint[];
   try {
     endpoints = await loadWebhookConfig(values.config);
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
+    return fail('webhooks', EXIT.CONFIG, err instanceof Error ? err.message : String(err));
   }
   const env = readMxqEnv();
   const url = values.redis ?? env.redisUrl ?? (await findEmbeddedRedis()) ?? DEFAULT_REDIS_URL;
@@ -84,17 +85,17 @@ async function runReplay(
   url: string,
   keys: ReturnType<typeof queueKeys>,
 ): Promise<number> {
-  if (values.since === undefined) return fail('replay: --since is required');
+  if (values.since === undefined) return bad('replay: --since is required');
   let sinceMs: number;
   let untilMs: number | undefined;
   try {
     sinceMs = parseTimeArg(values.since, '--since');
     untilMs = values.until === undefined ? undefined : parseTimeArg(values.until, '--until');
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
+    return bad(err instanceof Error ? err.message : String(err));
   }
   const endpoints = values.endpoint === undefined ? all : all.filter((e) => e.name === values.endpoint);
-  if (endpoints.length === 0) return fail(`--endpoint: no endpoint named "${values.endpoint}" in the config`);
+  if (endpoints.length === 0) return bad(`--endpoint: no endpoint named "${values.endpoint}" in the config`);
   const redis = createRedisClient(url, {
     maxRetriesPerRequest: 1,
     retryStrategy: (n) => (n > 3 ? null : 250),
@@ -112,8 +113,7 @@ async function runReplay(
     process.stdout.write(`replayed: ${r.sent} sent, ${r.failed} failed, ${r.skipped} not subscribed\n`);
     return r.failed > 0 ? 75 : 0;
   } catch (err) {
-    process.stderr.write(`mxq webhooks replay: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 75;
+    return fail('webhooks replay', EXIT.TEMPFAIL, err instanceof Error ? err.message : String(err));
   } finally {
     redis.disconnect();
   }
@@ -139,7 +139,7 @@ async function runFollow(
     max = positive('backoff-max-ms', values['backoff-max-ms']);
     idle = positive('claim-idle', values['claim-idle']);
   } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
+    return bad(err instanceof Error ? err.message : String(err));
   }
   const logger = createLogger();
   const stop = new AbortController();
@@ -156,8 +156,7 @@ async function runFollow(
     for (const e of endpoints)
       await ensureWebhookGroup(setup, keys, e.name, values['from-start'] === true ? '0' : '$');
   } catch (err) {
-    process.stderr.write(`mxq webhooks: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 75;
+    return fail('webhooks', EXIT.TEMPFAIL, err instanceof Error ? err.message : String(err));
   } finally {
     setup.disconnect();
   }

@@ -19,12 +19,14 @@ import type { DeliveryEvent, DeliveryJobData, MessageMeta, RecipientJournalEntry
 import { DEFAULT_PREFIX, type QueueKeys, queueKeys } from './keys.ts';
 import { flushQueue, listQueue, type QueueEntry, type RemoveReport, removeMessages } from './operations.ts';
 import { createQueueIdGenerator } from './queue-id.ts';
+import { type RequeueReport, requeueMessage } from './requeue.ts';
 import { type ShowReport, showMessage } from './show.ts';
 import { type SendInput, validateSendInput } from './validate.ts';
 
 export { NoSuchMessageError, OutcomeTimeoutError } from './events.ts';
 export type { HoldResult } from './hold.ts';
 export type { QueueEntry, RemoveReport } from './operations.ts';
+export type { RequeueReport } from './requeue.ts';
 export type { ShowReport } from './show.ts';
 export { MailQueueInputError, type SendInput } from './validate.ts';
 
@@ -76,6 +78,8 @@ export interface MailQueue {
   /** The queue ids in arrival order (for ALL). */
   queueIds(): Promise<string[]>;
   flush(): Promise<number>;
+  /** Requeue a message (postsuper -r): deferred jobs due now, old-shape jobs migrated. */
+  requeue(queueId: string): Promise<RequeueReport | 'absent'>;
   /** Number of messages deleted; messages with an active job keep that job (see removeReport). */
   remove(queueId: string | 'ALL'): Promise<number>;
   removeReport(queueId: string | 'ALL'): Promise<RemoveReport>;
@@ -214,6 +218,7 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
     show: (queueId) => showMessage(redis, queue, keys, queueId),
     queueIds: () => redis.zrange(keys.messageIndex, 0, -1),
     flush: () => flushQueue(queue),
+    requeue: (queueId) => requeueMessage(redis, queue, keys, queueId),
     remove: async (target) => (await removeMessages(redis, queue, keys, target)).deleted,
     removeReport: (target) => removeMessages(redis, queue, keys, target),
     resolvedOptions: resolved,

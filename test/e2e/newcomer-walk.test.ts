@@ -1,9 +1,10 @@
 /**
  * A newcomer's walk through README.md, top to bottom, as real processes: the "Watch mail flow"
  * commands exactly as written (only the sink's port and the /tmp path are swapped for free ones),
- * run from another directory through ./run, with the worker's embedded redis-server; then the
- * "Using it from code" example as a separate client process importing 'mxq'. Every command must
- * succeed and the mail must reach the sink.
+ * run from another directory through ./run, with the pool's embedded redis-server; then the
+ * "Using it from code" example as a separate client process importing 'mxq' (dist/: `./run test`
+ * builds it first; alone, run `npm run build`). Every command must succeed and the mail must reach
+ * the sink.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -107,7 +108,8 @@ it(
             });
           expect(await until(listening), out).toBe(true);
         }
-        if (line.includes(' worker '))
+        // `./run pool` (or `./run worker`): ready once a worker process has started.
+        if (line.includes(' worker ') || line.includes(' pool '))
           expect(await until(() => out.includes('worker started')), out).toBe(true);
         continue;
       }
@@ -126,6 +128,11 @@ it(
     // "Using it from code", as a separate client process importing the package by its name.
     const [code] = blocks(readme, '## Using it from code', '## Documentation', 'ts');
     expect(code).toContain("from 'mxq'");
+    const built = await readFile(join(ROOT, 'dist/index.js'), 'utf8').then(
+      () => true,
+      () => false,
+    );
+    expect(built, "dist/ is missing: run 'npm run build' (./run test does) before this test").toBe(true);
     const clientDir = join(ROOT, 'var', `walk-${process.pid}`);
     await mkdir(clientDir, { recursive: true });
     try {

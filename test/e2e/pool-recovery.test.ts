@@ -142,7 +142,8 @@ it('a child that cannot start stops the pool with its exit code', async () => {
   const timer = setTimeout(() => p.proc.kill('SIGKILL'), 120_000);
   const code = await p.exited;
   clearTimeout(timer);
-  expect(code).toBe(78); // EX_CONFIG: a bad --config (docs/cli.md)
+  // The child's code: a bad --config value is EX_CONFIG (cli-kit.ts EXIT, docs/cli.md).
+  expect(code).toBe(78);
   expect(p.output()).toContain('pool-child-fatal');
 }, 150_000);
 

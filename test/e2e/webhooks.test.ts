@@ -236,12 +236,12 @@ it('replay --since posts the retained events again, marked as replays', async ()
   expect(replay.output()).toContain('replayed: 3 sent, 0 failed');
 }, 30_000);
 
-it('a bad config is refused naming the field (exit 64)', async () => {
+it('a bad config is refused naming the field (exit 78, EX_CONFIG)', async () => {
   await writeFile(
     hookConfig,
     JSON.stringify({ endpoints: [{ name: 'x', url: 'ftp://127.0.0.1/', secret: SECRET }] }),
   );
   const bad = spawnMxq(['webhooks', '--config', hookConfig, '--redis', server.url]);
-  expect(await bad.exited).toBe(64);
+  expect(await bad.exited).toBe(78);
   expect(bad.output()).toContain('endpoints[0].url: must be http: or https:');
 }, 30_000);
