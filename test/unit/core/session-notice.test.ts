@@ -3,7 +3,7 @@ import { resolveOptions } from '../../../src/core/options.ts';
 import { keepsSessionHistory, noteSession, sessionNotice } from '../../../src/core/session-notice.ts';
 import type { ChatHistory, Endpoint, SessionNotice } from '../../../src/core/types.ts';
 
-const ep: Endpoint = { kind: 'inet', host: 'mx.example.com', address: '192.0.2.1', port: 25, preference: 10 };
+const ep: Endpoint = { kind: 'inet', host: 'mx.example.com', address: '127.0.9.1', port: 25, preference: 10 };
 const history: ChatHistory = {
   classes: ['protocol'],
   lines: ['Out: RCPT TO:<a@b>', 'In:  502 huh'],
@@ -25,7 +25,7 @@ describe('session notices (smtp_cleanup_session, POSSIBLE_NOTIFICATION)', () => 
       ep,
       history,
     );
-    expect(n).toEqual({ ...history, server: 'mx.example.com[192.0.2.1]:25', protocol: 'smtp' });
+    expect(n).toEqual({ ...history, server: 'mx.example.com[127.0.9.1]:25', protocol: 'smtp' });
   });
 
   it('owes none for an unlisted class, no history, or an empty one', () => {
