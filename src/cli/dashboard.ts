@@ -1,14 +1,3 @@
-/**
- * `mxq dashboard [--listen [HOST:]PORT] [--redis URL] [--prefix P] [--token T] [--allow-actions]`:
- * serve bull-board and mxq's own pages until SIGTERM/SIGINT.
- *
- * Decides: flag syntax; defaults: --listen 127.0.0.1:8025, token from MXQ_DASHBOARD_TOKEN; Redis
- * and prefix as every queue command (--redis, REDIS_URL, the embedded redis-server, the default).
- * Exit codes: 0 after a signal, 64 bad flags or a refused bind (non-loopback without a token,
- * --allow-actions without a token), 69 the port cannot be bound.
- * Never: writes to Redis itself (bull-board's actions do, only with --allow-actions and the token).
- */
-import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { type Dashboard, startDashboard } from '../dashboard/server.ts';
 import { closeRedisClient, createRedisClient } from '../queue/connection.ts';
@@ -16,7 +5,7 @@ import { queueKeys } from '../queue/keys.ts';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, readMxqEnv } from '../runtime/env.ts';
 import { ListenConfigError, parseListen } from '../runtime/listen-address.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
-import { usageError } from './cli-kit.ts';
+import { parseCommand } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq dashboard [--listen [HOST:]PORT] [--redis URL] [--prefix P] [--token T] [--allow-actions]\n' +
@@ -25,27 +14,22 @@ const USAGE =
   '  --allow-actions  let bull-board retry/remove/pause (needs --token); default read-only\n';
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
+  const parsed = parseCommand(
+    {
+      name: 'dashboard',
+      usage: USAGE,
       options: {
         listen: { type: 'string' },
         redis: { type: 'string' },
         prefix: { type: 'string' },
         token: { type: 'string' },
         'allow-actions': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-    }).values;
-  } catch (err) {
-    return usageError({ name: 'dashboard', usage: USAGE }, err instanceof Error ? err.message : String(err));
-  }
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    },
+    argv,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values: Record<string, string | boolean | undefined> = parsed.values;
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const env = readMxqEnv();
   const prefix = str('prefix') ?? env.prefix ?? DEFAULT_QUEUE_PREFIX;

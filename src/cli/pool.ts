@@ -12,7 +12,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { checkPoolMetricsListen, openPoolMetrics } from '../metrics/pool-metrics.ts';
 import { createSupervisor } from '../pool/supervisor.ts';
@@ -27,7 +26,7 @@ import {
   startEmbeddedRedis,
 } from '../workers/embedded-redis.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../workers/worker-main.ts';
-import { EXIT, fail, usageError } from './cli-kit.ts';
+import { EXIT, fail, parseCommand } from './cli-kit.ts';
 
 const USAGE =
   'usage: mxq pool [-n N] [--sharing shared|local] [--concurrency C] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]\n' +
@@ -63,10 +62,10 @@ async function redisUrlFor(explicit: string | undefined): Promise<{ url: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
+  const parsed = parseCommand(
+    {
+      name: 'pool',
+      usage: USAGE,
       options: {
         processes: { type: 'string', short: 'n' },
         sharing: { type: 'string' },
@@ -80,17 +79,12 @@ export async function run(argv: string[]): Promise<number> {
         'stalled-interval': { type: 'string' },
         metrics: { type: 'string' },
         'metrics-token': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-    }).values;
-  } catch (err) {
-    return usageError({ name: 'pool', usage: USAGE }, err instanceof Error ? err.message : String(err));
-  }
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    },
+    argv,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values: Record<string, string | boolean | undefined> = parsed.values;
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   let processes: number;
   let drainS: number;

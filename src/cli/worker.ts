@@ -1,21 +1,9 @@
-/**
- * `mxq worker [--concurrency N] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]
- *  [--drain-timeout S] [--lock-duration S] [--stalled-interval S]`: run delivery workers.
- *
- * Decides: argument syntax and where Redis comes from: --redis, else REDIS_URL, else the embedded
- * default (a redis-server from PATH under ./var/redis); prefix: --prefix, else MXQ_PREFIX, else
- * {mxq}. SIGTERM/SIGINT drain the worker. `--pool-child shared|local` (internal) is how `mxq pool`
- * starts its children: IPC to the supervisor (held jobs; with shared, the host session cache and
- * the TLS owner).
- * Never: delivers mail itself (src/workers does).
- */
-import { parseArgs } from 'node:util';
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import { poolChildArgs } from '../pool/pool-child.ts';
 import { readMxqEnv } from '../runtime/env.ts';
 import { createLogger, LOG_FORMATS, type LogFormat } from '../runtime/logger.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS, runWorkerMain, type WorkerMainArgs } from '../workers/worker-main.ts';
-import { CliError, EXIT, fail, usageError } from './cli-kit.ts';
+import { CliError, EXIT, fail, parseCommand } from './cli-kit.ts';
 import { optionsFromArgs } from './queue-connection.ts';
 
 const USAGE = `usage: mxq worker [--concurrency N] [--redis URL] [--prefix P] [--config FILE] [--allow-unsafe-redis]
@@ -55,10 +43,10 @@ function positiveNumber(name: string, v: string | undefined): number | undefined
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
+  const parsed = parseCommand(
+    {
+      name: 'worker',
+      usage: USAGE,
       options: {
         concurrency: { type: 'string' },
         redis: { type: 'string' },
@@ -72,17 +60,12 @@ export async function run(argv: string[]): Promise<number> {
         'log-format': { type: 'string' },
         metrics: { type: 'string' },
         'metrics-token': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-    }).values;
-  } catch (err) {
-    return usageError({ name: 'worker', usage: USAGE }, err instanceof Error ? err.message : String(err));
-  }
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    },
+    argv,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values: Record<string, string | boolean | undefined> = parsed.values;
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   let args: WorkerMainArgs;
   const stop = new AbortController();
