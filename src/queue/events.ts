@@ -89,8 +89,14 @@ export async function readOutcome(
   const metaJson = metaRes?.[1];
   const meta = typeof metaJson === 'string' ? (JSON.parse(metaJson) as MessageMeta) : null;
   const hash = (journalRes?.[1] ?? {}) as Record<string, string>;
-  const journal = Object.values(hash).map((v) => parseJournalEntry(JSON.parse(v)));
-  return { meta, journal };
+  const ranked = Object.values(hash).map((v) => {
+    const raw: unknown = JSON.parse(v);
+    const n = (raw as { n?: unknown }).n;
+    return { e: parseJournalEntry(raw), n: typeof n === 'number' ? n : Number.POSITIVE_INFINITY };
+  });
+  // Envelope order (the `n` the worker records), stable for entries written without it.
+  ranked.sort((a, b) => (a.n === b.n ? 0 : a.n < b.n ? -1 : 1));
+  return { meta, journal: ranked.map((r) => r.e) };
 }
 
 /** Final entries in recipient order when every recipient has one; else undefined. */

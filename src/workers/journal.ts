@@ -65,10 +65,17 @@ export async function commitOutcome(
   queueId: string,
   journal: WorkerJournalEntry[],
   events: DeliveryEvent[],
+  positions?: ReadonlyMap<string, number>,
 ): Promise<number> {
   if (journal.length === 0 && events.length === 0) return 0;
   const multi = redis.multi();
-  for (const e of journal) multi.hsetnx(keys.journal(queueId), e.recipient, JSON.stringify(e));
+  for (const e of journal) {
+    // `n`: the recipient's place in the envelope, so readers can keep envelope order once the
+    // message (and its meta) has left the queue (queue/events.ts readOutcome).
+    const n = positions?.get(e.recipient);
+    const json = JSON.stringify(n === undefined ? e : { ...e, n });
+    multi.hsetnx(keys.journal(queueId), e.recipient, json);
+  }
   for (const ev of events)
     multi.xadd(keys.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', ...encodeDeliveryEvent(ev));
   const replies = (await multi.exec()) ?? [];
@@ -93,7 +100,13 @@ export interface SettledRecord {
  * in one tick into one MULTI; `finish` waits for the writes and returns the recipients recorded
  * (a failed write is only logged: the end-of-attempt commit writes what is missing).
  */
-export function createSettleRecorder(p: { redis: Redis; keys: QueueKeys; queueId: string; log: Logger }): {
+export function createSettleRecorder(p: {
+  redis: Redis;
+  keys: QueueKeys;
+  queueId: string;
+  log: Logger;
+  positions?: ReadonlyMap<string, number>;
+}): {
   record(rec: SettledRecord): void;
   finish(): Promise<ReadonlySet<string>>;
 } {
@@ -107,7 +120,7 @@ export function createSettleRecorder(p: { redis: Redis; keys: QueueKeys; queueId
     const entries = records.map((r) => r.entry);
     const events = records.map((r) => r.event);
     writes.push(
-      commitOutcome(p.redis, p.keys, p.queueId, entries, events).then(
+      commitOutcome(p.redis, p.keys, p.queueId, entries, events, p.positions).then(
         () => {
           for (const e of entries) recorded.add(e.recipient);
         },
@@ -131,4 +144,9 @@ export function createSettleRecorder(p: { redis: Redis; keys: QueueKeys; queueId
       return recorded;
     },
   };
+}
+
+/** Each recipient's place in the message's envelope (meta order), for commitOutcome's `n`. */
+export function envelopePositions(recipients: readonly { address: string }[]): Map<string, number> {
+  return new Map(recipients.map((r, i) => [r.address, i]));
 }

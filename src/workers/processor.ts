@@ -30,7 +30,7 @@ import type { QueueKeys } from '../queue/keys.ts';
 import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
 import { DestinationBusyError } from './destination-gate.ts';
-import { commitOutcome, createSettleRecorder } from './journal.ts';
+import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
 import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
   expiredLogLine,
@@ -316,11 +316,13 @@ async function attemptAndRecord(
   if (ctx.signal !== undefined) req.signal = ctx.signal;
   // Make each final outcome durable the moment it is known: a crash in a later session of this
   // attempt (next MX, fallback relay) then cannot deliver those recipients a second time.
+  const positions = envelopePositions(stored.meta.recipients);
   const settled = createSettleRecorder({
     redis: deps.redis,
     keys: deps.keys,
     queueId: data.queueId,
     log: ctx.log,
+    positions,
   });
   req.onRecipientFinal = (r) => {
     const rec = settledRecord(r, data.queueId, ctx.jobId, deps.clock.now());
@@ -338,7 +340,7 @@ async function attemptAndRecord(
   });
   if (deps.metrics) recordAttempt(deps.metrics, data.transport, (now - activeTime) / 1000, plan.events);
   const rest = withoutRecorded(plan, recorded);
-  await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events);
+  await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events, positions);
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
   // --- notices: postmaster transcripts of sessions with protocol errors (spec §10.3) ---
   if (result.notices !== undefined) {

@@ -11,6 +11,7 @@ import {
 } from '../../../src/queue/job-schema.ts';
 import { queueKeys } from '../../../src/queue/keys.ts';
 import { createMailQueue, type MailQueue } from '../../../src/queue/mail-queue.ts';
+import { commitOutcome, envelopePositions } from '../../../src/workers/journal.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 
 let redis: RedisHandle;
@@ -124,6 +125,29 @@ describe('waitForOutcome()', () => {
     await admin.del(keys.message(queueId));
     const outcome = await q.waitForOutcome(queueId, { timeoutMs: 1000 });
     expect(outcome.map((e) => e.status)).toEqual(['expired']);
+  });
+
+  it('keeps envelope order after the message is gone, whatever order the outcomes came in', async () => {
+    const to = ['d@y.test', 'b@y.test', 'c@z.test', 'a@z.test'];
+    const { queueId } = await q.send({ from: 'a@x.test', to, message: 'x\n' });
+    const positions = envelopePositions(to.map((address) => ({ address })));
+    // Written as the worker writes them, last recipient first, one commit each.
+    for (const recipient of [...to].reverse()) {
+      const entry = {
+        recipient,
+        status: 'sent' as const,
+        dsn: '2.0.0',
+        relay: 'r',
+        diagnostic: 'ok',
+        at: 1,
+        jobId: 'j',
+      };
+      await commitOutcome(admin, keys, queueId, [entry], [], positions);
+    }
+    await admin.del(keys.message(queueId));
+    const outcome = await q.waitForOutcome(queueId, { timeoutMs: 1000 });
+    expect(outcome.map((e) => e.recipient)).toEqual(to);
+    expect(outcome[0]).not.toHaveProperty('n');
   });
 
   it('rejects on timeout and for unknown queue ids', async () => {
