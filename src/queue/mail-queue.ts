@@ -96,22 +96,27 @@ export class MailQueueUnavailableError extends Error {
   override name = 'MailQueueUnavailableError';
 }
 
-/** Resolve when the connection is ready; reject after `ms` instead of queueing commands offline. */
-function whenReady(redis: Redis, ms: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  if (redis.status === 'wait') redis.connect().catch(() => {});
-  let onReady: (() => void) | undefined;
-  const ready = new Promise<void>((done) => {
-    onReady = done;
-    redis.once('ready', done);
-  });
-  return withDeadline(
-    ready,
-    ms,
-    `Redis is not reachable (connection ${redis.status}) after ${ms} ms; message not accepted`,
-  ).finally(() => {
-    if (onReady !== undefined) redis.off('ready', onReady);
-  });
+/**
+ * `wait(ms)`: resolve when the connection is ready; reject after `ms` instead of queueing commands
+ * offline. Concurrent waiters share one 'ready' listener (a burst of send() calls while connecting
+ * or reconnecting adds one listener, not one per call).
+ */
+function readyWaiter(redis: Redis): (ms: number) => Promise<void> {
+  let pending: Promise<void> | undefined;
+  return (ms) => {
+    if (redis.status === 'ready') return Promise.resolve();
+    if (redis.status === 'wait') redis.connect().catch(() => {});
+    if (pending === undefined) {
+      pending = new Promise<void>((done) => redis.once('ready', done)).finally(() => {
+        pending = undefined;
+      });
+    }
+    return withDeadline(
+      pending,
+      ms,
+      `Redis is not reachable (connection ${redis.status}) after ${ms} ms; message not accepted`,
+    );
+  };
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number, text: string): Promise<T> {
@@ -159,6 +164,7 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
   queue.on('error', () => {});
   const readers = new Set<AbortController>();
   const sendTimeoutMs = opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  const whenReady = readyWaiter(redis);
 
   async function send(input: SendInput) {
     const v = validateSendInput(input, resolved);
@@ -167,7 +173,7 @@ export function createMailQueue(opts: MailQueueOptions): MailQueue {
     const planned = planJobs(queueId, v, resolved);
     const jobIds = planned.map((j) => j.jobId);
     const jobs = planned.map((j) => ({ jobId: j.jobId, data: jobDataFor(queueId, j, v, arrivalTime) }));
-    await whenReady(redis, sendTimeoutMs);
+    await whenReady(sendTimeoutMs);
     await withDeadline(
       writeMessage(redis, queue, keys, {
         meta: buildMeta(queueId, v, arrivalTime, jobIds),

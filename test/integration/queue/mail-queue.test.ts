@@ -127,4 +127,22 @@ describe('send()', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(await admin.zrange(keys.messageIndex, 0, -1)).toEqual(ids);
   });
+
+  it('a burst of send() calls before the connection is ready waits on one listener, no warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const q = createMailQueue({ redis: redis.url });
+    try {
+      const sent = await Promise.all(
+        Array.from({ length: 40 }, () => q.send({ from: 'a@x.test', to: ['b@y.test'], message: 'm\n' })),
+      );
+      expect(new Set(sent.map((s) => s.queueId)).size).toBe(40);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await q.close();
+    }
+  });
 });
