@@ -17,7 +17,7 @@ import { applyStsPolicy } from './mta-sts.ts';
 import type { NexthopTarget } from './nexthop.ts';
 import type { TlsSettings } from './ports.ts';
 import { tlsConfigProblem, tlsSettingsFor } from './tls-policy.ts';
-import { policyDescriptor, resultTypeFor } from './tlsrpt.ts';
+import { policyDescriptor, resultTypeFor, type TlsRptPort } from './tlsrpt.ts';
 import type { DeliveryFailure, Endpoint } from './types.ts';
 
 export function domainOf(run: AttemptRun, target: NexthopTarget): string {
@@ -122,16 +122,41 @@ export function reportTlsSession(
   tls: TlsSettings,
   outcome: { ok: true; tlsActive: boolean } | { ok: false; failure: DeliveryFailure },
 ): void {
-  const port = run.deps.tlsrpt;
-  const { target } = el;
-  if (port === undefined || run.req.protocol !== 'smtp' || run.tlsRequiredNo) return;
-  if (target.kind !== 'inet' || target.literal !== undefined || tls.level === 'none') return;
+  const port = tlsRptPortFor(run, el);
+  if (port === undefined || tls.level === 'none') return;
   const policy = policyDescriptor(el.sts, tls.tlsa);
   if (outcome.ok) {
-    if (outcome.tlsActive) port.record(target.host, policy, { ok: true });
+    if (outcome.tlsActive) port.record(el.target.host, policy, { ok: true });
     return;
   }
   const resultType = resultTypeFor(outcome.failure, tls.level);
   if (resultType === undefined) return;
-  port.record(target.host, policy, { ok: false, resultType, mxHost: ep.host, ip: ep.address });
+  port.record(el.target.host, policy, { ok: false, resultType, mxHost: ep.host, ip: ep.address });
+}
+
+/**
+ * TLSRPT for a server a dane level refused before connecting: its TLSA lookup failed
+ * (`dnssec-invalid`), dane-only found none (`dane-required`) or none usable (`tlsa-invalid`).
+ */
+export function reportDaneRefusal(
+  run: AttemptRun,
+  el: TlsElement,
+  ep: Endpoint,
+  failure: DeliveryFailure,
+): void {
+  const port = tlsRptPortFor(run, el);
+  if (port === undefined || failure.dane === undefined) return;
+  const resultType = resultTypeFor(failure, 'dane');
+  if (resultType === undefined) return;
+  const lookup = el.dane?.tlsa.get(`${ep.host} ${ep.port}`);
+  const policy = policyDescriptor(el.sts, lookup?.kind === 'records' ? lookup.records : undefined);
+  port.record(el.target.host, policy, { ok: false, resultType, mxHost: ep.host, ip: ep.address });
+}
+
+/** The TLSRPT port when this element counts: SMTP, a domain next-hop, not `TLS-Required: no`. */
+function tlsRptPortFor(run: AttemptRun, el: TlsElement): TlsRptPort | undefined {
+  const port = run.deps.tlsrpt;
+  if (port === undefined || run.req.protocol !== 'smtp' || run.tlsRequiredNo) return undefined;
+  if (el.target.kind !== 'inet' || el.target.literal !== undefined) return undefined;
+  return port;
 }

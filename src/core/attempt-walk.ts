@@ -13,7 +13,14 @@ import { loadElementMemory } from './attempt-memory.ts';
 import { markAllUnmarked, trace } from './attempt-record.ts';
 import { runSession } from './attempt-session.ts';
 import type { AddressPrep, AttemptRun, Element, ElementInput } from './attempt-state.ts';
-import { domainOf, lookupDane, lookupSts, reportTlsSession, tlsPolicyFor } from './attempt-tls.ts';
+import {
+  domainOf,
+  lookupDane,
+  lookupSts,
+  reportDaneRefusal,
+  reportTlsSession,
+  tlsPolicyFor,
+} from './attempt-tls.ts';
 import { ticketKey } from './endpoint-memory.ts';
 import { mxMatchesPolicy } from './mta-sts.ts';
 import type { SmtpSession } from './ports.ts';
@@ -48,6 +55,7 @@ function prepareAddress(run: AttemptRun, el: Element, ep: Endpoint, plain: boole
     }
     run.why = policy.failure;
     run.log.warn({ event: 'tls-policy', server: ep.host }, `${run.req.queueId}: ${policy.failure.text}`);
+    reportDaneRefusal(run, el, ep, policy.failure);
     trace(run, ep, 'skipped-tls-policy');
     return undefined;
   }

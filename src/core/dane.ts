@@ -49,7 +49,13 @@ export function isUsableTlsa(r: TlsaRecord): boolean {
   return want !== undefined && r.data.length === want * 2;
 }
 
-const fail = (text: string): DeliveryFailure => ({ handler: 'sess', status: '4.7.5', text, throttle: false });
+const fail = (text: string, dane: NonNullable<DeliveryFailure['dane']>): DeliveryFailure => ({
+  handler: 'sess',
+  status: '4.7.5',
+  text,
+  throttle: false,
+  dane,
+});
 
 export type DaneVerdict =
   | { ok: true; settings: TlsSettings }
@@ -67,17 +73,25 @@ export function decideDane(p: {
   const only = settings.level === 'dane-only';
   const where = `${host}:${port}`;
   if (lookup.kind === 'error')
-    return { ok: false, failure: fail(`TLSA lookup error for ${where}`), defect: lookup.reason };
+    return {
+      ok: false,
+      failure: fail(`TLSA lookup error for ${where}`, 'lookup-error'),
+      defect: lookup.reason,
+    };
   if (only && !p.mxSecure)
-    return { ok: false, failure: fail(`TLS is required, but non DNSSEC destination ${where}`) };
+    return { ok: false, failure: fail(`TLS is required, but non DNSSEC destination ${where}`, 'no-tlsa') };
   if (lookup.kind === 'none' || !lookup.secure) {
-    if (only) return { ok: false, failure: fail(`TLS is required, but no TLSA records found for ${where}`) };
+    if (only)
+      return {
+        ok: false,
+        failure: fail(`TLS is required, but no TLSA records found for ${where}`, 'no-tlsa'),
+      };
     return { ok: true, settings: { ...settings, level: 'may' } };
   }
   const usable = lookup.records.filter(isUsableTlsa);
   if (usable.length === 0) {
     const defect = `TLSA records unusable for ${where}`;
-    if (only) return { ok: false, failure: fail(`TLS is required, but ${defect}`), defect };
+    if (only) return { ok: false, failure: fail(`TLS is required, but ${defect}`, 'unusable-tlsa'), defect };
     return { ok: true, settings: { ...settings, level: 'encrypt' } };
   }
   const names = [host.toLowerCase(), p.domain.toLowerCase()].filter(

@@ -7,9 +7,12 @@
  * policy's lines and MX patterns, `tlsa` with the records in presentation form, else
  * `no-policy-found`); which sessions count (TLS attempted at level may or above: a success is a
  * session that started TLS and met the policy; a failure one that TLS or its checks stopped); the
- * result type of a failure (§4.3: `starttls-not-supported`, `certificate-not-trusted` for a
- * verify/secure/STS mismatch, `tlsa-invalid` for a DANE mismatch, `validation-failure` for a
- * broken handshake); the report JSON (§4.4) with its UTC day range and report id.
+ * result type of a failure (§4.3: `starttls-not-supported`; `certificate-not-trusted` for a
+ * verify/secure/STS check without a trusted chain, `certificate-host-mismatch` for a trusted chain
+ * issued to another name; `tlsa-invalid` for a DANE mismatch or no usable TLSA; `dnssec-invalid`
+ * for a TLSA lookup that failed; `dane-required` for dane-only without secure TLSA;
+ * `validation-failure` for a broken handshake); the report JSON (§4.4) with its UTC day range and
+ * report id.
  * Never: stores counts, sends reports, reads the clock (days are arguments).
  */
 import type { StsPolicy } from './mta-sts.ts';
@@ -27,6 +30,8 @@ export type TlsRptResultType =
   | 'certificate-not-trusted'
   | 'certificate-host-mismatch'
   | 'tlsa-invalid'
+  | 'dnssec-invalid'
+  | 'dane-required'
   | 'validation-failure'
   | 'sts-policy-fetch-error'
   | 'sts-policy-invalid'
@@ -80,16 +85,26 @@ export function stsFailureType(stage: 'fetch' | 'parse', defect: string): TlsRpt
 
 /** The result type of a failed TLS session, or undefined when the failure is not about TLS. */
 export function resultTypeFor(failure: DeliveryFailure, level: TlsLevel): TlsRptResultType | undefined {
+  if (failure.dane !== undefined) return DANE_RESULT[failure.dane];
   if (
     failure.status === '4.7.4' ||
     /^TLS is required, but (was not offered|host .* refused to start TLS)/.test(failure.text)
   )
     return 'starttls-not-supported';
-  if (failure.text === 'Server certificate not verified')
-    return level === 'dane' || level === 'dane-only' ? 'tlsa-invalid' : 'certificate-not-trusted';
+  if (failure.certificate !== undefined) {
+    if (level === 'dane' || level === 'dane-only') return 'tlsa-invalid';
+    return failure.certificate === 'name-mismatch' ? 'certificate-host-mismatch' : 'certificate-not-trusted';
+  }
   if (failure.text.startsWith('Cannot start TLS')) return 'validation-failure';
   return undefined;
 }
+
+/** RFC 8460 §4.3.2.1: a TLSA lookup that failed, none where dane-only needs them, none usable. */
+const DANE_RESULT: Readonly<Record<NonNullable<DeliveryFailure['dane']>, TlsRptResultType>> = {
+  'lookup-error': 'dnssec-invalid',
+  'no-tlsa': 'dane-required',
+  'unusable-tlsa': 'tlsa-invalid',
+};
 
 export interface DayCounts {
   policy: TlsRptPolicy;

@@ -80,6 +80,10 @@ export interface DeliveryFailure {
   retryAsPlaintext?: boolean;
   /** The TLS handshake itself failed (the cluster tier may remember the endpoint's broken TLS). */
   tlsHandshakeFailed?: boolean;
+  /** Why the server certificate failed its check: no trusted chain, or a trusted one for another name. */
+  certificate?: 'untrusted' | 'name-mismatch';
+  /** Why a dane level refused the server before connecting (TLSRPT's DANE result types, RFC 8460 §4.3.2.1). */
+  dane?: 'lookup-error' | 'no-tlsa' | 'unusable-tlsa';
 }
 
 /** A server endpoint: where a connection goes. */

@@ -82,8 +82,10 @@ export function notVerified(p: HandshakeParams, ep: Endpoint, trusted: boolean):
       'misc',
       '5.7.10',
       `Sender requested REQUIRETLS, but no ${what} server certificate was found. The last attempted server was ${namaddr(ep)}`,
-      { softNonFinal: true, dontCache: true },
+      { softNonFinal: true, dontCache: true, certificate: trusted ? 'name-mismatch' : 'untrusted' },
     );
   }
-  return localFailure('site', '4.7.5', 'Server certificate not verified');
+  return localFailure('site', '4.7.5', 'Server certificate not verified', {
+    certificate: trusted ? 'name-mismatch' : 'untrusted',
+  });
 }

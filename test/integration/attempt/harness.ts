@@ -5,7 +5,7 @@
 import type { DeliveryOptionsInput } from '../../../src/core/options.ts';
 import { resolveOptions } from '../../../src/core/options.ts';
 import type { AttemptRequest, AttemptResult, RecipientResult } from '../../../src/core/types.ts';
-import type { DeliveryAgent } from '../../../src/workers/agent.ts';
+import type { DeliveryAgent, DeliveryAgentDeps } from '../../../src/workers/agent.ts';
 import { createDeliveryAgent } from '../../../src/workers/agent.ts';
 import type { DnsServer, ZoneFixture } from '../../support/dns-server.ts';
 import { startDnsServer } from '../../support/dns-server.ts';
@@ -21,7 +21,10 @@ export interface Scene {
   dns: DnsServer;
   peers: SmtpPeer[];
   peer(n: number, opts?: PeerOptions): Promise<SmtpPeer>;
-  agent(opts?: DeliveryOptionsInput): { agent: DeliveryAgent; logs: () => string[] };
+  agent(
+    opts?: DeliveryOptionsInput,
+    deps?: Omit<DeliveryAgentDeps, 'logger'>,
+  ): { agent: DeliveryAgent; logs: () => string[] };
   close(): Promise<void>;
 }
 
@@ -39,7 +42,7 @@ export async function scene(zone: (addr: (n: number) => string) => ZoneFixture):
       peers.push(p);
       return p;
     },
-    agent(opts = {}) {
+    agent(opts = {}, deps = {}) {
       const logger = memoryLogger();
       const agent = createDeliveryAgent(
         resolveOptions({
@@ -53,7 +56,7 @@ export async function scene(zone: (addr: (n: number) => string) => ZoneFixture):
           myhostname: 'client.test',
           ...opts,
         }),
-        { logger },
+        { ...deps, logger },
       );
       agents.push(agent);
       return { agent, logs: () => logger.records.map((r) => String(r.msg ?? '')) };

@@ -5,6 +5,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryTlsRptStore } from '../../../src/tlsrpt/store.ts';
 import { certFingerprints, makeTestPki, type TestPki } from '../../support/certs.ts';
 import type { ZoneRecordSet } from '../../support/dns-server.ts';
 import { startDnsServer } from '../../support/dns-server.ts';
@@ -160,8 +161,12 @@ describe('DANE without usable TLSA', () => {
   it('a TLSA lookup failure (SERVFAIL) defers 4.7.5 at both levels', async () => {
     s = await scene(zone(undefined, { '_25._tcp.mx1.example.test': { rcode: 'SERVFAIL' } }));
     const peer = await s.peer(1);
+    const tlsRptStore = createMemoryTlsRptStore();
     const r = await s
-      .agent({ ...dnssec, smtpTlsSecurityLevel: 'dane', dnsTimeout: '1s' })
+      .agent(
+        { ...dnssec, smtpTlsSecurityLevel: 'dane', dnsTimeout: '1s', smtpTlsrptEnable: true },
+        { tlsRptStore },
+      )
       .agent.deliver(request());
     expect(rcpt(r, 0)).toMatchObject({
       status: 'deferred',
@@ -169,6 +174,12 @@ describe('DANE without usable TLSA', () => {
       diagnostic: 'TLSA lookup error for mx1.example.test:25',
     });
     expect(peer.connections).toBe(0);
+    // TLSRPT (RFC 8460 §4.3.2.1): a TLSA lookup that failed is a dnssec-invalid session failure.
+    const [entry] = await tlsRptStore.pending();
+    const counts = await tlsRptStore.read(entry?.day ?? '', 'example.test');
+    expect(counts.flatMap((c) => c.failures)).toEqual([
+      { resultType: 'dnssec-invalid', mxHost: 'mx1.example.test', ip: s.addr(1), count: 1 },
+    ]);
   });
 
   it('insecure MX: dane-only defers "non DNSSEC destination"; dane still uses the host\'s secure TLSA', async () => {

@@ -208,3 +208,51 @@ describe('TLSRPT and MTA-STS policy failures', () => {
     });
   });
 });
+
+describe('TLSRPT certificate result types', () => {
+  it('a trusted certificate for another name counts as certificate-host-mismatch, an untrusted one as certificate-not-trusted', async () => {
+    const block = allocateLoopbackBlock();
+    cleanups.push(() => block.release());
+    const dns = await startDnsServer({
+      'example.test': { MX: [[10, 'mx1.example.test']] },
+      'mx1.example.test': { A: [block.addr(1)] },
+    });
+    cleanups.push(() => dns.stop());
+    const other = await makeTestPki('other.test');
+    const store = createMemoryTlsRptStore();
+    const deliverWith = async (ca: string) => {
+      const agent = createDeliveryAgent(
+        resolveOptions({
+          dnsServers: [dns.server],
+          inetProtocols: 'ipv4',
+          myhostname: 'mta.test',
+          smtpTlsSecurityLevel: 'verify',
+          smtpTlsCAfile: [ca],
+          smtpTlsrptEnable: true,
+        }),
+        { logger: memoryLogger(), tlsRptStore: store },
+      );
+      try {
+        return (await agent.deliver(request())).recipients[0]?.status;
+      } finally {
+        await agent.close();
+      }
+    };
+    const peer = await startSmtpPeer({ host: block.addr(1), port: 25, tls: other.valid });
+    cleanups.push(() => peer.stop());
+    expect(await deliverWith(other.caCert)).toBe('deferred');
+    const unrelated = await makeTestPki('mx1.example.test');
+    expect(await deliverWith(unrelated.caCert)).toBe('deferred');
+    const [entry] = await store.pending();
+    const counts = await store.read(entry?.day ?? '', 'example.test');
+    const failures = counts.flatMap((c) => c.failures).map((f) => [f.resultType, f.mxHost, f.count]);
+    expect(failures).toEqual(
+      expect.arrayContaining([
+        ['certificate-host-mismatch', 'mx1.example.test', 1],
+        ['certificate-not-trusted', 'mx1.example.test', 1],
+      ]),
+    );
+    expect(failures).toHaveLength(2);
+    expect(peer.messages).toEqual([]);
+  });
+});

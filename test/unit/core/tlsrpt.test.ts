@@ -22,14 +22,29 @@ describe('result types and policies', () => {
     expect(
       resultTypeFor(f('4.7.4', 'TLS is required, but was not offered by host x[1.2.3.4]'), 'encrypt'),
     ).toBe('starttls-not-supported');
-    expect(resultTypeFor(f('4.7.5', 'Server certificate not verified'), 'verify')).toBe(
-      'certificate-not-trusted',
-    );
-    expect(resultTypeFor(f('4.7.5', 'Server certificate not verified'), 'dane')).toBe('tlsa-invalid');
+    const notVerified = (certificate: 'untrusted' | 'name-mismatch') => ({
+      ...f('4.7.5', 'Server certificate not verified'),
+      certificate,
+    });
+    expect(resultTypeFor(notVerified('untrusted'), 'verify')).toBe('certificate-not-trusted');
+    expect(resultTypeFor(notVerified('name-mismatch'), 'secure')).toBe('certificate-host-mismatch');
+    expect(resultTypeFor(notVerified('name-mismatch'), 'dane')).toBe('tlsa-invalid');
+    expect(resultTypeFor(notVerified('untrusted'), 'dane-only')).toBe('tlsa-invalid');
+    const requireTls = {
+      ...f('5.7.10', 'Sender requested REQUIRETLS, but no matching server certificate was found'),
+      certificate: 'name-mismatch' as const,
+    };
+    expect(resultTypeFor(requireTls, 'verify')).toBe('certificate-host-mismatch');
     expect(resultTypeFor(f('4.7.5', 'Cannot start TLS: handshake failure'), 'may')).toBe(
       'validation-failure',
     );
     expect(resultTypeFor(f('4.4.1', 'connect to x: Connection refused'), 'may')).toBeUndefined();
+  });
+  it('maps the DANE refusals before connecting (RFC 8460 §4.3.2.1)', () => {
+    const dane = (d: 'lookup-error' | 'no-tlsa' | 'unusable-tlsa') => ({ ...f('4.7.5', 'x'), dane: d });
+    expect(resultTypeFor(dane('lookup-error'), 'dane')).toBe('dnssec-invalid');
+    expect(resultTypeFor(dane('no-tlsa'), 'dane-only')).toBe('dane-required');
+    expect(resultTypeFor(dane('unusable-tlsa'), 'dane-only')).toBe('tlsa-invalid');
   });
   it('describes sts, tlsa and no policy', () => {
     expect(policyDescriptor({ mode: 'enforce', mx: ['*.a.test'], maxAge: 60 }, undefined)).toEqual({
