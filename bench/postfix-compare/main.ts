@@ -3,6 +3,7 @@
  * smtp-sink, alternately, per workload (workloads.ts); plus the raw ceiling smtp-source → smtp-sink.
  *
  * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--no-write]
+ *   [--only REGEX] [--mxq-only] [--base-root DIR] [--commandstats] [--cpu-prof DIR]
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
  * clock runs from release until the sink has counted the last message), the figures (median
@@ -26,7 +27,7 @@ import { startDnsServer } from '../../test/support/dns-server.ts';
 import { allocateLoopbackBlock } from '../../test/support/loopback.ts';
 import { freePort } from '../../test/support/net-util.ts';
 import { postfixTool, startSmtpSink } from '../../test/support/postfix.ts';
-import { commandBreakdown, prepareMxqRound } from './mxq-side.ts';
+import { commandBreakdown, commandStats, prepareMxqRound } from './mxq-side.ts';
 import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
 import { cpuDelta, cpuSample, peakRssKiB } from './proc-stats.ts';
 import { type Row, renderTable, summarize } from './report.ts';
@@ -270,6 +271,7 @@ async function mxqRound(
     const before = counters();
     const q0 = queries.length;
     const cmd0 = await round.commands();
+    const stats0 = values.commandstats === true ? await commandStats(round.admin) : undefined;
     const cpuW0 = cpuSample(roots.slice(0, -1));
     const cpuR0 = cpuSample(roots.slice(-1));
     const t0 = Date.now();
@@ -279,7 +281,12 @@ async function mxqRound(
     const cpuR = cpuDelta(cpuR0, cpuSample(roots.slice(-1)));
     const after = counters();
     const cmds = (await round.commands()) - cmd0;
-    if (values.commandstats === true) log(await commandBreakdown(round.admin, expected));
+    if (stats0 !== undefined) {
+      const label = workerRoot === undefined ? 'mxq' : `mxq@base (${workerRoot})`;
+      log(
+        `  ${label}: Redis calls per delivery, drain only\n${commandBreakdown(stats0, await commandStats(round.admin), expected)}`,
+      );
+    }
     const sent = await round.sentTimes();
     return {
       workload: w.name,

@@ -38,13 +38,24 @@ export async function commandCount(admin: Redis): Promise<number> {
   return n;
 }
 
-/** Calls per delivery by command name since Redis started (enqueue included: compare runs alike). */
-export async function commandBreakdown(admin: Redis, deliveries: number): Promise<string> {
+/** Calls by command name so far (INFO commandstats; commands inside Lua included). */
+export async function commandStats(admin: Redis): Promise<Map<string, number>> {
   const info = await admin.info('commandstats');
-  const rows = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)]
-    .map((m) => [m[1], Number(m[2]) / deliveries] as const)
+  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+}
+
+/** Calls per delivery by command name between two commandStats snapshots (the drain only). */
+export function commandBreakdown(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  deliveries: number,
+): string {
+  const rows = [...after]
+    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / deliveries] as const)
+    .filter(([, v]) => v >= 0.005)
     .sort((a, b) => b[1] - a[1]);
-  return rows.map(([k, v]) => `  ${k} ${v.toFixed(2)}`).join('\n');
+  const total = rows.reduce((n, [, v]) => n + v, 0);
+  return [...rows.map(([k, v]) => `  ${k} ${v.toFixed(2)}`), `  total ${total.toFixed(2)}`].join('\n');
 }
 
 /** Enqueue `count` messages on a paused queue and start workers; `resume()` starts the drain. */
