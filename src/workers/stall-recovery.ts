@@ -6,7 +6,7 @@
  * (BullMQ fails a job whose worker died or blocked too often, without ever calling the
  * processor) and errors the processor could not turn into a delayed retry. The job is retried in
  * place (`job.retry('failed')`); when it is already gone (removeOnFail) a copy is re-added with
- * the same data (under the same id when the old one is gone) and the usual bounded retention; a
+ * the same data (under the same id when the old one is gone) and the usual retention; a
  * copy under a new id takes the old id out of its message's pass (the old job never runs again).
  * A sweep at start-up catches jobs failed while no worker listened.
  * Never: bounces anything (a stall is not a delivery failure), retries malformed jobs.
@@ -14,7 +14,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
-import { JOB_RETENTION } from '../queue/enqueue.ts';
+import { jobRetention } from '../queue/enqueue.ts';
 import { HELD_JOB_PREFIX } from '../queue/hold.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { MALFORMED_JOB_PREFIX } from './processor.ts';
@@ -48,10 +48,9 @@ export async function putBack(queue: Queue, job: Job, logger: Logger): Promise<v
     if (state === 'waiting' || state === 'active' || state === 'delayed') return;
     // Gone (removeOnFail): the same id, so the message's meta (mxq queue, mxq delete) and the
     // release count still know it. Otherwise a copy under a new id.
-    const retention = { removeOnComplete: { ...JOB_RETENTION }, removeOnFail: { ...JOB_RETENTION } };
     await queue.add(job.name, job.data, {
       attempts: job.opts.attempts ?? 1,
-      ...retention,
+      ...jobRetention(),
       ...(state === 'unknown' && job.id !== undefined ? { jobId: job.id } : {}),
     });
     const queueId: unknown = (job.data as { queueId?: unknown } | undefined)?.queueId;
