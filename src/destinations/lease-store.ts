@@ -9,6 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { DestinationFeedback, DestinationLeases, DestinationParams, LeaseGrant } from '../core/ports.ts';
+import { type LuaScript, luaScript, runScript } from '../queue/lua.ts';
 import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from './lease-scripts.ts';
 
 export const STATE_TTL_MS = 7 * 86_400_000;
@@ -29,10 +30,14 @@ export function destinationKeys(prefix: string): DestinationKeys {
   };
 }
 
-type Eval = (script: string, keys: string[], args: Array<string | number>) => Promise<unknown>;
+type Eval = (script: LuaScript, keys: string[], args: Array<string | number>) => Promise<unknown>;
+
+const ACQUIRE = luaScript(ACQUIRE_LUA);
+const RENEW = luaScript(RENEW_LUA);
+const RELEASE = luaScript(RELEASE_LUA);
 
 function evaluator(redis: Redis): Eval {
-  return (script, keys, args) => redis.eval(script, keys.length, ...keys, ...args.map(String));
+  return (script, keys, args) => runScript(redis, script, keys, args);
 }
 
 function asStrings(x: unknown): string[] {
@@ -47,7 +52,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
   return {
     async acquire(dest, leaseId, p: DestinationParams, now, waiterId = leaseId): Promise<LeaseGrant> {
       const r = asStrings(
-        await run(ACQUIRE_LUA, keysOf(dest), [
+        await run(ACQUIRE, keysOf(dest), [
           now,
           leaseId,
           p.leaseTtlMs,
@@ -66,10 +71,10 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
       return { kind: 'busy', retryInMs: Math.max(1, Number(r[1]) || p.busyWaitMs) };
     },
     async renew(dest, leaseId, p, now) {
-      await run(RENEW_LUA, keysOf(dest), [now, leaseId, p.leaseTtlMs]);
+      await run(RENEW, keysOf(dest), [now, leaseId, p.leaseTtlMs]);
     },
     async release(dest, leaseId, p, fb: DestinationFeedback, now, heldMs = -1) {
-      const r = await run(RELEASE_LUA, keysOf(dest), [
+      const r = await run(RELEASE, keysOf(dest), [
         now,
         leaseId,
         fb.kind,

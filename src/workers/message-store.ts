@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { MessageMeta } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
+import { luaScript, runScript } from '../queue/lua.ts';
 
 /** Default journal retention after the message is gone: 7 days. */
 export const JOURNAL_TTL_SEC = 7 * 86_400;
@@ -27,10 +28,10 @@ export function reportClaimKey(keys: QueueKeys, queueId: string): string {
   return `${keys.message(queueId)}:report`;
 }
 
-const JOIN_PASS_SCRIPT = `
+const JOIN_PASS_SCRIPT = luaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 return redis.call('SADD', KEYS[2], ARGV[1])
-`;
+`);
 
 /**
  * Put a job that starts running into its message's current pass (idempotent). False when the
@@ -42,7 +43,12 @@ export async function joinPass(
   queueId: string,
   jobId: string,
 ): Promise<boolean> {
-  const r = await redis.eval(JOIN_PASS_SCRIPT, 2, keys.message(queueId), keys.messagePass(queueId), jobId);
+  const r = await runScript(
+    redis,
+    JOIN_PASS_SCRIPT,
+    [keys.message(queueId), keys.messagePass(queueId)],
+    [jobId],
+  );
   return Number(r) >= 0;
 }
 
@@ -106,6 +112,7 @@ if n <= 0 then
 end
 return n
 `;
+const RELEASE = luaScript(RELEASE_SCRIPT);
 
 /**
  * Count one job of the message as terminal. Returns the jobs left (0: the message was removed),
@@ -117,22 +124,27 @@ export async function releaseJob(
   p: { queueId: string; jobId: string; journalTtlSec?: number },
 ): Promise<number> {
   const ttl = p.journalTtlSec ?? JOURNAL_TTL_SEC;
-  const n = await redis.eval(RELEASE_SCRIPT, 7, ...releaseArgs(keys, p.queueId, p.jobId, ttl));
-  return Number(n);
+  const [k, a] = releaseArgs(keys, p.queueId, p.jobId, ttl);
+  return Number(await runScript(redis, RELEASE, k, a));
 }
 
 /** The 7 keys and 3 arguments of RELEASE_SCRIPT. */
-export function releaseArgs(keys: QueueKeys, queueId: string, jobId: string, ttlSec: number): string[] {
+export function releaseArgs(
+  keys: QueueKeys,
+  queueId: string,
+  jobId: string,
+  ttlSec: number,
+): [string[], string[]] {
   return [
-    finalizedJobsKey(keys, queueId),
-    keys.messageJobs(queueId),
-    keys.message(queueId),
-    keys.messageIndex,
-    keys.journal(queueId),
-    keys.messagePass(queueId),
-    keys.messageReported(queueId),
-    jobId,
-    queueId,
-    String(ttlSec),
+    [
+      finalizedJobsKey(keys, queueId),
+      keys.messageJobs(queueId),
+      keys.message(queueId),
+      keys.messageIndex,
+      keys.journal(queueId),
+      keys.messagePass(queueId),
+      keys.messageReported(queueId),
+    ],
+    [jobId, queueId, String(ttlSec)],
   ];
 }

@@ -12,8 +12,9 @@
  * Never: writes the journal or events (journal.ts), releases the message (message-store.ts),
  * decides who is reported (bounce-plan.ts).
  */
-import { Command, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../queue/keys.ts';
+import { luaScript, runScript } from '../queue/lua.ts';
 import { parseJournal } from './journal.ts';
 import {
   JOURNAL_TTL_SEC,
@@ -24,11 +25,11 @@ import {
 } from './message-store.ts';
 import type { WorkerJournalEntry } from './outcome-plan.ts';
 
-const LOAD_RUN_SCRIPT = `
+const LOAD_RUN_SCRIPT = luaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('SADD', KEYS[2], ARGV[1])
 return { redis.call('HMGET', KEYS[1], 'body', 'meta'), redis.call('HGETALL', KEYS[3]) }
-`;
+`);
 
 export interface LoadedRun {
   stored: StoredMessage;
@@ -42,15 +43,14 @@ export async function loadRun(
   queueId: string,
   jobId: string,
 ): Promise<LoadedRun | undefined> {
-  // Replies as Buffers (the body is bytes). A Command of its own: ioredis' callBuffer() loses the
-  // command name under enableAutoPipelining.
-  const cmd = new Command(
-    'eval',
-    [LOAD_RUN_SCRIPT, 3, keys.message(queueId), keys.messagePass(queueId), keys.journal(queueId), jobId],
-    { replyEncoding: null },
+  // Replies as Buffers (the body is bytes).
+  const r = await runScript(
+    redis,
+    LOAD_RUN_SCRIPT,
+    [keys.message(queueId), keys.messagePass(queueId), keys.journal(queueId)],
+    [jobId],
+    true,
   );
-  void redis.sendCommand(cmd);
-  const r: unknown = await cmd.promise;
   if (!Array.isArray(r)) return undefined;
   const [fields, flat] = r as [Array<Buffer | null>, Buffer[]];
   const [body, meta] = fields;
@@ -62,7 +62,7 @@ export async function loadRun(
   return { stored: { body, meta: parseMeta(meta.toString('utf8')) }, journal: parseJournal(pairs) };
 }
 
-const LEAVE_PASS_SCRIPT = `
+const LEAVE_PASS_SCRIPT = luaScript(`
 redis.call('SREM', KEYS[1], ARGV[1])
 local left = redis.call('SCARD', KEYS[1])
 if left > 0 then return left end
@@ -73,7 +73,7 @@ for i = 1, #j, 2 do
   end
 end
 return 0
-`;
+`);
 
 /**
  * Leave the message's pass. Returns 'open' (other jobs still in it), 'closed' (closed, nothing
@@ -86,13 +86,11 @@ export async function leavePassForReport(
   jobId: string,
 ): Promise<'open' | 'closed' | 'report'> {
   const n = Number(
-    await redis.eval(
+    await runScript(
+      redis,
       LEAVE_PASS_SCRIPT,
-      3,
-      keys.messagePass(queueId),
-      keys.journal(queueId),
-      keys.messageReported(queueId),
-      jobId,
+      [keys.messagePass(queueId), keys.journal(queueId), keys.messageReported(queueId)],
+      [jobId],
     ),
   );
   return n > 0 ? 'open' : n === 0 ? 'closed' : 'report';
@@ -100,7 +98,7 @@ export async function leavePassForReport(
 
 // KEYS as RELEASE_SCRIPT's (5 journal, 6 pass, 7 reported); -2: pass closed and a report may be
 // owed (a failed recipient, or a SUCCESS notice), nothing released; otherwise RELEASE_SCRIPT's answer.
-const FINISH_SCRIPT = `
+const FINISH_SCRIPT = luaScript(`
 redis.call('SREM', KEYS[6], ARGV[1])
 if redis.call('SCARD', KEYS[6]) == 0 then
   local j = redis.call('HGETALL', KEYS[5])
@@ -112,7 +110,7 @@ if redis.call('SCARD', KEYS[6]) == 0 then
     end
   end
 end
-${RELEASE_SCRIPT}`;
+${RELEASE_SCRIPT}`);
 
 /**
  * The end of a run that requeues nothing, in one script: leave the pass and, unless that closed
@@ -125,6 +123,7 @@ export async function finishRun(
   p: { queueId: string; jobId: string; journalTtlSec?: number },
 ): Promise<{ report: true } | { report: false; left: number }> {
   const ttl = p.journalTtlSec ?? JOURNAL_TTL_SEC;
-  const n = Number(await redis.eval(FINISH_SCRIPT, 7, ...releaseArgs(keys, p.queueId, p.jobId, ttl)));
+  const [k, a] = releaseArgs(keys, p.queueId, p.jobId, ttl);
+  const n = Number(await runScript(redis, FINISH_SCRIPT, k, a));
   return n === -2 ? { report: true } : { report: false, left: n };
 }
