@@ -10,22 +10,27 @@
  * Waiting: a refused job is told to come back after about (waiters ahead / window) × the average
  * time a lease is held (at least busyWaitMs, at most 10 s), so thousands of jobs queued for one
  * small destination do not all poll it every second.
- * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are dropped
- * before counting; a suspended destination refuses leases until its pause ends, then grants one
- * probe at a time (while it runs, everyone else is still told "suspended"); a success resets failCohorts, lifts a suspension
+ * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are not
+ * counted (they are dropped when the window is full); a suspended destination refuses leases until
+ * its pause ends, then grants one probe at a time (while it runs, everyone else is still told
+ * "suspended"); a success resets failCohorts, lifts a suspension
  * (window back to the initial concurrency) or grows the window by the positive feedback up to the
  * limit; a failure shrinks it by the negative feedback (minimum 1) and adds 1/window to
  * failCohorts: at the cohort limit, or when a probe fails, the destination is suspended.
+ * Cost (issue 10): a grant runs 6 commands (HMGET, ZCOUNT, ZADD, PEXPIRE, ZREM, ZADD), a release
+ * 4 (ZREM, HMGET, HSET, PEXPIRE); the window state's TTL is renewed by every release.
  * Never: reads the clock (times come as arguments).
  */
 
 /** ARGV: now, leaseId, ttlMs, limit, initial, rateDelayMs, busyWaitMs, stateTtlMs, dest, waiterId */
 export const ACQUIRE_LUA = `
 local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 60000)
 local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt', 'holdMs')
 local function wait(cap)
+  -- the window is full: drop expired leases (of dead processes) and stale waiters here, off the
+  -- path of a grant
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 60000)
   local busyWait = tonumber(ARGV[7])
   local hold = tonumber(st[6]) or busyWait
   redis.call('ZADD', KEYS[4], now + busyWait, ARGV[10])
@@ -38,7 +43,8 @@ end
 local limit = tonumber(ARGV[4])
 local window = tonumber(st[1]) or tonumber(ARGV[5])
 local suspendedUntil = tonumber(st[2]) or 0
-local inUse = redis.call('ZCARD', KEYS[1])
+-- leases not expired (score = expiry)
+local inUse = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
 local probe = 0
 if suspendedUntil > 0 then
   if now < suspendedUntil then
@@ -55,9 +61,12 @@ if nextAt > now then return {'busy', tostring(nextAt - now)} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 redis.call('ZREM', KEYS[4], ARGV[10])
-if st[1] == false then redis.call('HSET', KEYS[2], 'window', tostring(window)) end
+-- the state's TTL is renewed at every release; a new state gets it here
+if st[1] == false then
+  redis.call('HSET', KEYS[2], 'window', tostring(window))
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
+end
 if tonumber(ARGV[6]) > 0 then redis.call('HSET', KEYS[2], 'nextAt', tostring(now + tonumber(ARGV[6]))) end
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
 redis.call('ZADD', KEYS[3], now, ARGV[9])
 return {'granted', tostring(probe)}
 `;
@@ -80,44 +89,54 @@ return 0
 export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
+local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs')
+local set = {}
 local held = tonumber(ARGV[13])
 if held ~= nil and held >= 0 then
-  local avg = tonumber(redis.call('HGET', KEYS[2], 'holdMs'))
+  local avg = tonumber(st[4])
   avg = avg and (avg * 0.9 + held * 0.1) or held
-  redis.call('HSET', KEYS[2], 'holdMs', tostring(math.floor(avg)))
+  set[#set + 1] = 'holdMs'
+  set[#set + 1] = tostring(math.floor(avg))
 end
 local fb = ARGV[3]
-if fb == 'none' then return 0 end
-local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil')
-local limit = tonumber(ARGV[6])
-local initial = tonumber(ARGV[7])
-local window = tonumber(st[1]) or initial
-local cohorts = tonumber(st[2]) or 0
-local suspendedUntil = tonumber(st[3]) or 0
-local outcome = 1
-if fb == 'ok' then
-  if suspendedUntil > 0 then
-    if now >= suspendedUntil then
-      window = initial
-      redis.call('HDEL', KEYS[2], 'suspendedUntil', 'status', 'reason', 'suspendedAt')
-      outcome = 3
+local outcome = 0
+if fb ~= 'none' then
+  local limit = tonumber(ARGV[6])
+  local initial = tonumber(ARGV[7])
+  local window = tonumber(st[1]) or initial
+  local cohorts = tonumber(st[2]) or 0
+  local suspendedUntil = tonumber(st[3]) or 0
+  outcome = 1
+  if fb == 'ok' then
+    if suspendedUntil > 0 then
+      if now >= suspendedUntil then
+        window = initial
+        redis.call('HDEL', KEYS[2], 'suspendedUntil', 'status', 'reason', 'suspendedAt')
+        outcome = 3
+      end
+    else
+      window = math.min(limit, window + tonumber(ARGV[8]))
     end
-  else
-    window = math.min(limit, window + tonumber(ARGV[8]))
-  end
-  cohorts = 0
-else
-  cohorts = cohorts + 1 / math.max(1, window)
-  window = math.max(1, window - tonumber(ARGV[9]))
-  if cohorts >= tonumber(ARGV[10]) or suspendedUntil > 0 then
-    redis.call('HSET', KEYS[2], 'suspendedUntil', tostring(now + tonumber(ARGV[11])),
-      'status', ARGV[4], 'reason', ARGV[5], 'suspendedAt', tostring(now))
-    outcome = 2
-    window = initial
     cohorts = 0
+  else
+    cohorts = cohorts + 1 / math.max(1, window)
+    window = math.max(1, window - tonumber(ARGV[9]))
+    if cohorts >= tonumber(ARGV[10]) or suspendedUntil > 0 then
+      for _, v in ipairs({'suspendedUntil', tostring(now + tonumber(ARGV[11])), 'status', ARGV[4],
+          'reason', ARGV[5], 'suspendedAt', tostring(now)}) do
+        set[#set + 1] = v
+      end
+      outcome = 2
+      window = initial
+      cohorts = 0
+    end
   end
+  set[#set + 1] = 'window'
+  set[#set + 1] = tostring(window)
+  set[#set + 1] = 'failCohorts'
+  set[#set + 1] = tostring(cohorts)
 end
-redis.call('HSET', KEYS[2], 'window', tostring(window), 'failCohorts', tostring(cohorts))
+if #set > 0 then redis.call('HSET', KEYS[2], unpack(set)) end
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12]))
 return outcome
 `;
