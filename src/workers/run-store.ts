@@ -26,9 +26,10 @@ import {
 import type { WorkerJournalEntry } from './outcome-plan.ts';
 
 const LOAD_RUN_SCRIPT = luaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local m = redis.call('HMGET', KEYS[1], 'body', 'meta')
+if not m[1] or not m[2] then return false end
 redis.call('SADD', KEYS[2], ARGV[1])
-return { redis.call('HMGET', KEYS[1], 'body', 'meta'), redis.call('HGETALL', KEYS[3]) }
+return { m, redis.call('HGETALL', KEYS[3]) }
 `);
 
 export interface LoadedRun {
