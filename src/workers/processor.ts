@@ -5,7 +5,7 @@
  * Decides: the order of a job's steps: validate the data (malformed → leave the message's pass and
  * release the job's share of its message, then UnrecoverableError, the only way to `failed`), join
  * the message's current pass, load body and meta, skip recipients already final in the journal, run
- * the attempt, record final outcomes and events at once (one MULTI), leave the pass (the run that
+ * the attempt, record final outcomes and events at once (one script), leave the pass (the run that
  * leaves it empty sends the message's failure report for every failed recipient not reported yet,
  * Postfix's report at the end of a pass), then either requeue the deferred subset (delay warning →
  * updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, release the
