@@ -16,13 +16,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../queue/keys.ts';
 import { luaScript, runScript } from '../queue/lua.ts';
 import { parseJournal } from './journal.ts';
-import {
-  JOURNAL_TTL_SEC,
-  parseMeta,
-  RELEASE_SCRIPT,
-  releaseArgs,
-  type StoredMessage,
-} from './message-store.ts';
+import { JOURNAL_TTL_SEC, parseMeta, releaseArgs, type StoredMessage } from './message-store.ts';
 import type { WorkerJournalEntry } from './outcome-plan.ts';
 
 const LOAD_RUN_SCRIPT = luaScript(`
@@ -97,21 +91,51 @@ export async function leavePassForReport(
   return n > 0 ? 'open' : n === 0 ? 'closed' : 'report';
 }
 
-// KEYS as RELEASE_SCRIPT's (5 journal, 6 pass, 7 reported); -2: pass closed and a report may be
-// owed (a failed recipient, or a SUCCESS notice), nothing released; otherwise RELEASE_SCRIPT's answer.
+// KEYS as RELEASE_SCRIPT's (1 done, 2 counter, 5 journal, 6 pass, 7 reported); -2: pass closed
+// and a report may be owed (a failed recipient, or a SUCCESS notice), the run has left the pass and
+// nothing is released (the count is undone); otherwise RELEASE_SCRIPT's answer.
+// The job is counted first: when that was the message's last job, every other job is terminal and
+// has left the pass (each leaves it before it is counted), so this run closes the pass without
+// SREM/SCARD and the release deletes it (a one-job message: 2 commands fewer).
 const FINISH_SCRIPT = luaScript(`
-redis.call('SREM', KEYS[6], ARGV[1])
-if redis.call('SCARD', KEYS[6]) == 0 then
+local function owed()
   local j = redis.call('HGETALL', KEYS[5])
   for i = 1, #j, 2 do
     -- a failed recipient, or a sent one owed a SUCCESS notice (successAction), not reported yet
     if not string.find(j[i + 1], '"status":"sent"', 1, true)
       or string.find(j[i + 1], '"successAction":', 1, true) then
-      if redis.call('SISMEMBER', KEYS[7], j[i]) == 0 then return -2 end
+      if redis.call('SISMEMBER', KEYS[7], j[i]) == 0 then return true end
     end
   end
+  return false
 end
-${RELEASE_SCRIPT}`);
+local function leave()
+  redis.call('SREM', KEYS[6], ARGV[1])
+  return redis.call('SCARD', KEYS[6]) == 0
+end
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
+  -- counted before (a re-run after a crash): only leave the pass
+  if leave() and owed() then return -2 end
+  return -1
+end
+local n = redis.call('DECR', KEYS[2])
+local closed
+if n <= 0 then closed = true else closed = leave() end
+if closed and owed() then
+  redis.call('SREM', KEYS[1], ARGV[1])
+  redis.call('INCR', KEYS[2])
+  if n <= 0 then redis.call('SREM', KEYS[6], ARGV[1]) end
+  return -2
+end
+if n <= 0 then
+  redis.call('DEL', KEYS[3], KEYS[2], KEYS[6], KEYS[7])
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[3]))
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+  return 0
+end
+return n
+`);
 
 /**
  * The end of a run that requeues nothing, in one script: leave the pass and, unless that closed

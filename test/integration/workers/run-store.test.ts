@@ -91,4 +91,25 @@ it('finishRun releases an all-sent message in one call, and stops before release
   expect(await finishRun(redis, keys, { queueId: 'Q5', jobId: 'Q5.1' })).toEqual({ report: true });
   expect(await redis.exists(keys.message('Q5'))).toBe(1);
   expect(await redis.get(keys.messageJobs('Q5'))).toBe('1');
+  // the run left the pass, and its job is not counted yet (release() counts it after the report)
+  expect(await redis.scard(keys.messagePass('Q5'))).toBe(0);
+  expect(await redis.sismember(`${keys.message('Q5')}:done`, 'Q5.1')).toBe(0);
+});
+
+it('finishRun of a message with two jobs: the first leaves the pass open, the last one releases', async () => {
+  await seedMessage('Q6', ['Q6.1', 'Q6.2']);
+  await redis.sadd(keys.messagePass('Q6'), 'Q6.1', 'Q6.2');
+  await redis.hset(keys.journal('Q6'), 'a@x.test', entry('a@x.test', 'bounced'));
+  expect(await finishRun(redis, keys, { queueId: 'Q6', jobId: 'Q6.1' })).toEqual({ report: false, left: 1 });
+  expect(await redis.smembers(keys.messagePass('Q6'))).toEqual(['Q6.2']);
+  // counted once only: a re-run of Q6.1 after a crash changes nothing
+  expect(await finishRun(redis, keys, { queueId: 'Q6', jobId: 'Q6.1' })).toEqual({ report: false, left: -1 });
+  expect(await redis.get(keys.messageJobs('Q6'))).toBe('1');
+  // the last job closes the pass; the bounced recipient is owed a report: nothing released yet
+  expect(await finishRun(redis, keys, { queueId: 'Q6', jobId: 'Q6.2' })).toEqual({ report: true });
+  expect(await redis.get(keys.messageJobs('Q6'))).toBe('1');
+  expect(await redis.scard(keys.messagePass('Q6'))).toBe(0);
+  await redis.sadd(keys.messageReported('Q6'), 'a@x.test');
+  expect(await finishRun(redis, keys, { queueId: 'Q6', jobId: 'Q6.2' })).toEqual({ report: false, left: 0 });
+  expect(await redis.exists(keys.message('Q6'), keys.messageJobs('Q6'), keys.messageReported('Q6'))).toBe(0);
 });
