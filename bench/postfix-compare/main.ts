@@ -47,7 +47,8 @@ const { values } = parseArgs({
     'mxq-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     commandstats: { type: 'boolean', default: false },
-    // Before/after: also run mxq workers from this other checkout, interleaved, labelled "mxq@base".
+    // Before/after: also fill and drain with this other checkout's send() and workers, interleaved,
+    // labelled "mxq@base".
     'base-root': { type: 'string' },
   },
 });

@@ -3,18 +3,19 @@
  *
  * Decides: one fresh redis-server per round (AOF on, `appendfsync` as asked), the worker processes
  * (`node src/cli/main.ts worker`, logs discarded as a user piping them elsewhere would), and the
- * delivery-only procedure: pause the BullMQ queue, enqueue with 64 send() calls in flight, start
- * the workers, wait for them to register, resume, and report the pids to measure.
+ * delivery-only procedure: pause the BullMQ queue, enqueue with 64 send() calls in flight (the
+ * send() of the checkout whose workers run: job options are set at enqueue), start the workers,
+ * wait for them to register, resume, and report the pids to measure.
  * Never: talks to anything but its own loopback Redis and the sink given in the options.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { DeliveryOptionsInput } from '../../src/core/options.ts';
-import { createMailQueue, type SendInput } from '../../src/queue/mail-queue.ts';
+import type { createMailQueue, SendInput } from '../../src/queue/mail-queue.ts';
 import { type RedisHandle, startRedis } from '../../test/support/redis.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -68,7 +69,7 @@ export async function prepareMxqRound(p: {
   count: number;
   input: (i: number) => SendInput;
   nodeArgs?: string[];
-  /** Another checkout whose src/cli/main.ts runs the workers (before/after comparisons). */
+  /** Another checkout whose send() fills the queue and whose src/cli/main.ts runs the workers. */
   workerRoot?: string;
 }): Promise<MxqRound> {
   const redis = await startRedis({ args: ['--appendfsync', p.fsync] });
@@ -76,7 +77,12 @@ export async function prepareMxqRound(p: {
   const prefix = '{mxq}';
   const bull = new Queue('deliver', { connection: admin, prefix });
   await bull.pause();
-  const q = createMailQueue({ redis: redis.url, options: p.options });
+  // The jobs are enqueued by the same checkout as the workers: job options (retention) are set here.
+  const root = p.workerRoot ?? REPO;
+  const mod = (await import(pathToFileURL(join(root, 'src/queue/mail-queue.ts')).href)) as {
+    createMailQueue: typeof createMailQueue;
+  };
+  const q = mod.createMailQueue({ redis: redis.url, options: p.options });
   let next = 0;
   await Promise.all(
     Array.from({ length: 64 }, async () => {
