@@ -5,7 +5,8 @@
  *
  * Keys (all under the queue's hash-tagged prefix): KEYS[1] = ZSET of leases (member = lease id,
  * score = expiry ms), KEYS[2] = HASH of window state (window, failCohorts, suspendedUntil, status,
- * reason, nextAt, holdMs), KEYS[3] = ZSET index of destinations (score = last use ms), KEYS[4] =
+ * reason, nextAt, holdMs, lastUsedAt, waitedAt), KEYS[3] = ZSET index of destinations (score =
+ * when its state was created; an entry whose state expired is dropped by listDestinations), KEYS[4] =
  * ZSET of jobs waiting for a lease (member = waiter id, score = when it comes back).
  * Waiting: a refused job is told to come back after about (waiters ahead / window) × the average
  * time a lease is held (at least busyWaitMs, at most 10 s), so thousands of jobs queued for one
@@ -17,15 +18,17 @@
  * (window back to the initial concurrency) or grows the window by the positive feedback up to the
  * limit; a failure shrinks it by the negative feedback (minimum 1) and adds 1/window to
  * failCohorts: at the cohort limit, or when a probe fails, the destination is suspended.
- * Cost (issue 10): a grant runs 6 commands (HMGET, ZCOUNT, ZADD, PEXPIRE, ZREM, ZADD), a release
- * 4 (ZREM, HMGET, HSET, PEXPIRE); the window state's TTL is renewed by every release.
+ * Cost (issue 10): a grant runs 4 commands (HMGET, ZCOUNT, ZADD, PEXPIRE; + ZREM of its waiter entry
+ * within 4 minutes of a refusal, + 3 when it creates the state), a release 4 (ZREM, HMGET, HSET,
+ * PEXPIRE); the window state's TTL and lastUsedAt are renewed by every release.
  * Never: reads the clock (times come as arguments).
  */
 
 /** ARGV: now, leaseId, ttlMs, limit, initial, rateDelayMs, busyWaitMs, stateTtlMs, dest, waiterId */
 export const ACQUIRE_LUA = `
 local now = tonumber(ARGV[1])
-local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt', 'holdMs')
+local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt', 'holdMs',
+  'waitedAt')
 local function wait(cap)
   -- the window is full: drop expired leases (of dead processes) and stale waiters here, off the
   -- path of a grant
@@ -38,6 +41,9 @@ local function wait(cap)
   local ms = math.max(busyWait, math.min(10000, math.ceil(waiting / math.max(1, cap)) * hold))
   redis.call('ZADD', KEYS[4], now + ms, ARGV[10])
   redis.call('PEXPIRE', KEYS[4], 120000)
+  -- a grant removes its waiter entry only while the waiters set may exist (skew margin: 2x)
+  redis.call('HSET', KEYS[2], 'waitedAt', ARGV[1])
+  if st[1] == false then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8])) end
   return {'busy', tostring(ms)}
 end
 local limit = tonumber(ARGV[4])
@@ -60,14 +66,15 @@ local nextAt = tonumber(st[5]) or 0
 if nextAt > now then return {'busy', tostring(nextAt - now)} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
-redis.call('ZREM', KEYS[4], ARGV[10])
--- the state's TTL is renewed at every release; a new state gets it here
+if st[7] and now < tonumber(st[7]) + 240000 then redis.call('ZREM', KEYS[4], ARGV[10]) end
+-- the state's TTL and lastUsedAt are renewed at every release; a new state gets its TTL and its
+-- index entry here
 if st[1] == false then
   redis.call('HSET', KEYS[2], 'window', tostring(window))
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
+  redis.call('ZADD', KEYS[3], now, ARGV[9])
 end
 if tonumber(ARGV[6]) > 0 then redis.call('HSET', KEYS[2], 'nextAt', tostring(now + tonumber(ARGV[6]))) end
-redis.call('ZADD', KEYS[3], now, ARGV[9])
 return {'granted', tostring(probe)}
 `;
 
@@ -90,7 +97,7 @@ export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
 local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs')
-local set = {}
+local set = {'lastUsedAt', ARGV[1]}
 local held = tonumber(ARGV[13])
 if held ~= nil and held >= 0 then
   local avg = tonumber(st[4])
@@ -136,7 +143,7 @@ if fb ~= 'none' then
   set[#set + 1] = 'failCohorts'
   set[#set + 1] = tostring(cohorts)
 end
-if #set > 0 then redis.call('HSET', KEYS[2], unpack(set)) end
+redis.call('HSET', KEYS[2], unpack(set))
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12]))
 return outcome
 `;

@@ -105,21 +105,27 @@ export interface DestinationStatus {
   lastUsedAt: number;
 }
 
-/** Every destination used in the last 7 days, most recently used first. */
+/** Every destination with window state (used in the last 7 days), most recently used first. */
 export async function listDestinations(
   redis: Redis,
   prefix: string,
   now: number,
 ): Promise<DestinationStatus[]> {
   const k = destinationKeys(prefix);
-  await redis.zremrangebyscore(k.index, '-inf', now - STATE_TTL_MS);
   const entries = await redis.zrevrange(k.index, 0, -1, 'WITHSCORES');
   const out: DestinationStatus[] = [];
   for (let i = 0; i + 1 < entries.length; i += 2) {
     const dest = entries[i] ?? '';
-    out.push({ ...(await destinationStatus(redis, prefix, dest, now)), lastUsedAt: Number(entries[i + 1]) });
+    // The index is written when a destination's state is created; the state expires 7 days after
+    // its last release (its lastUsedAt): an entry whose state is gone is dropped here.
+    if ((await redis.exists(k.state(dest))) === 0) {
+      await redis.zrem(k.index, dest);
+      continue;
+    }
+    const s = await destinationStatus(redis, prefix, dest, now);
+    out.push(s.lastUsedAt > 0 ? s : { ...s, lastUsedAt: Number(entries[i + 1]) });
   }
-  return out;
+  return out.sort((a, b) => b.lastUsedAt - a.lastUsedAt);
 }
 
 /** One destination's leases in use and window state. */
@@ -132,14 +138,14 @@ export async function destinationStatus(
   const k = destinationKeys(prefix);
   const [inUse, st] = await Promise.all([
     redis.zcount(k.leases(dest), `(${now}`, '+inf'),
-    redis.hmget(k.state(dest), 'window', 'failCohorts', 'suspendedUntil', 'status', 'reason'),
+    redis.hmget(k.state(dest), 'window', 'failCohorts', 'suspendedUntil', 'status', 'reason', 'lastUsedAt'),
   ]);
   const s: DestinationStatus = {
     destination: dest,
     leasesInUse: inUse,
     window: Number(st[0] ?? 0),
     failCohorts: Number(st[1] ?? 0),
-    lastUsedAt: 0,
+    lastUsedAt: Number(st[5] ?? 0),
   };
   const until = Number(st[2] ?? 0);
   if (until > now) {

@@ -137,6 +137,28 @@ describe('destination leases in Redis', () => {
     expect(await store.acquire(d, 'again', p, T0 + 1000, 'job0')).toEqual({ kind: 'busy', retryInMs: 5000 });
     await store.release(d, 'b', p, { kind: 'none' }, T0 + 1500, 500);
     expect((await store.acquire(d, 'got', p, T0 + 1500, 'job0')).kind).toBe('granted');
+    expect(await redis.zscore(`${prefix}:dest:${d}:waiters`, 'job0')).toBeNull();
+    expect(await redis.zscore(`${prefix}:dest:${d}:waiters`, 'job1')).not.toBeNull();
+  });
+
+  it('lists destinations by last release; an index entry whose state expired is dropped', async () => {
+    const [d1, d2] = ['smtp:used-first.test', 'smtp:used-last.test'];
+    await kinds(d1, ['a'], T0);
+    await kinds(d2, ['a'], T0 + 1);
+    await store.release(d2, 'a', p, { kind: 'ok' }, T0 + 10);
+    await store.release(d1, 'a', p, { kind: 'ok' }, T0 + 20);
+    const mine = async () =>
+      (await listDestinations(redis, prefix, T0 + 30))
+        .filter((s) => s.destination === d1 || s.destination === d2)
+        .map((s) => [s.destination, s.lastUsedAt]);
+    expect(await mine()).toEqual([
+      [d1, T0 + 20],
+      [d2, T0 + 10],
+    ]);
+    expect(await redis.pttl(`${prefix}:dest:${d1}:state`)).toBeGreaterThan(0);
+    await redis.del(`${prefix}:dest:${d1}:state`);
+    expect(await mine()).toEqual([[d2, T0 + 10]]);
+    expect(await redis.zscore(`${prefix}:dests`, d1)).toBeNull();
   });
 
   it('a rate delay spaces deliveries pool-wide', async () => {
