@@ -5,7 +5,7 @@
  *
  * Keys (all under the queue's hash-tagged prefix): KEYS[1] = ZSET of leases (member = lease id,
  * score = expiry ms), KEYS[2] = HASH of window state (window, failCohorts, suspendedUntil, status,
- * reason, nextAt, holdMs, lastUsedAt, waitedAt), KEYS[3] = ZSET index of destinations (score =
+ * reason, nextAt, holdMs, lastUsedAt, waitedAt, ttlAt), KEYS[3] = ZSET index of destinations (score =
  * when its state was created; an entry whose state expired is dropped by listDestinations), KEYS[4] =
  * ZSET of jobs waiting for a lease (member = waiter id, score = when it comes back).
  * Waiting: a refused job is told to come back after about (waiters ahead / window) × the average
@@ -19,8 +19,9 @@
  * limit; a failure shrinks it by the negative feedback (minimum 1) and adds 1/window to
  * failCohorts: at the cohort limit, or when a probe fails, the destination is suspended.
  * Cost (issue 10): a grant runs 4 commands (HMGET, ZCOUNT, ZADD, PEXPIRE; + ZREM of its waiter entry
- * within 4 minutes of a refusal, + 3 when it creates the state), a release 4 (ZREM, HMGET, HSET,
- * PEXPIRE); the window state's TTL and lastUsedAt are renewed by every release.
+ * within 4 minutes of a refusal, + 3 when it creates the state), a release 3 (ZREM, HMGET, HSET;
+ * + PEXPIRE when the state's TTL was last set over an hour ago: it expires 7 days ± 1 hour after
+ * the last use). Every release writes lastUsedAt.
  * Never: reads the clock (times come as arguments).
  */
 
@@ -67,10 +68,10 @@ if nextAt > now then return {'busy', tostring(nextAt - now)} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 if st[7] and now < tonumber(st[7]) + 240000 then redis.call('ZREM', KEYS[4], ARGV[10]) end
--- the state's TTL and lastUsedAt are renewed at every release; a new state gets its TTL and its
--- index entry here
+-- releases renew the state's TTL (hourly) and lastUsedAt; a new state gets its TTL and its index
+-- entry here
 if st[1] == false then
-  redis.call('HSET', KEYS[2], 'window', tostring(window))
+  redis.call('HSET', KEYS[2], 'window', tostring(window), 'ttlAt', ARGV[1])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
   redis.call('ZADD', KEYS[3], now, ARGV[9])
 end
@@ -96,8 +97,15 @@ return 0
 export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
-local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs')
+local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs', 'ttlAt')
 local set = {'lastUsedAt', ARGV[1]}
+-- the state's TTL is renewed when it was last set more than an hour ago (or never, or ahead)
+local ttlAt = tonumber(st[5])
+local renewTtl = ttlAt == nil or now - ttlAt > 3600000 or now < ttlAt
+if renewTtl then
+  set[#set + 1] = 'ttlAt'
+  set[#set + 1] = ARGV[1]
+end
 local held = tonumber(ARGV[13])
 if held ~= nil and held >= 0 then
   local avg = tonumber(st[4])
@@ -144,6 +152,6 @@ if fb ~= 'none' then
   set[#set + 1] = tostring(cohorts)
 end
 redis.call('HSET', KEYS[2], unpack(set))
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12]))
+if renewTtl then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12])) end
 return outcome
 `;

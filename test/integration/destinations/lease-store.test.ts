@@ -161,6 +161,18 @@ describe('destination leases in Redis', () => {
     expect(await redis.zscore(`${prefix}:dests`, d1)).toBeNull();
   });
 
+  it("renews the window state's 7-day TTL at a release when it was last set over an hour ago", async () => {
+    const d = 'smtp:ttl-renew.test';
+    const state = `${prefix}:dest:${d}:state`;
+    await kinds(d, ['a'], T0);
+    await redis.pexpire(state, 100_000);
+    await store.release(d, 'a', p, { kind: 'ok' }, T0 + 600_000);
+    expect(await redis.pttl(state)).toBeLessThanOrEqual(100_000);
+    await kinds(d, ['b'], T0 + 2 * 3_600_000);
+    await store.release(d, 'b', p, { kind: 'ok' }, T0 + 2 * 3_600_000);
+    expect(await redis.pttl(state)).toBeGreaterThan(6 * 86_400_000);
+  });
+
   it('a rate delay spaces deliveries pool-wide', async () => {
     const d = 'smtp:slow.test';
     const rated = destinationParams(
