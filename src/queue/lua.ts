@@ -4,12 +4,12 @@
  * loads it for the next calls. A hot-path script then costs 40 bytes on the wire instead of its text.
  *
  * Decides: the digest (SHA-1 of the text, as Redis computes it) and the fallback on NOSCRIPT only;
- * replies as Buffers when asked (one Command of its own: ioredis' callBuffer() loses the command
- * name under enableAutoPipelining).
+ * replies as Buffers when asked (evalshaBuffer); ioredis' generated methods, so that a connection
+ * with enableAutoPipelining sends the scripts of concurrent jobs in one socket write.
  * Never: retries on any other error, caches per connection (the digest is the server's own key).
  */
 import { createHash } from 'node:crypto';
-import { Command, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export interface LuaScript {
   readonly text: string;
@@ -21,15 +21,23 @@ export function luaScript(text: string): LuaScript {
   return { text, sha: createHash('sha1').update(text).digest('hex') };
 }
 
-async function send(
+type EvalFn = (scriptOrSha: string, numKeys: number, ...rest: Array<string | Buffer>) => Promise<unknown>;
+type EvalMethods = Record<'eval' | 'evalsha' | 'evalBuffer' | 'evalshaBuffer', EvalFn>;
+
+function send(
   redis: Redis,
-  name: 'evalsha' | 'eval',
-  args: Array<string | Buffer>,
+  script: LuaScript,
+  byText: boolean,
+  numKeys: number,
+  rest: Array<string | Buffer>,
   buffers: boolean,
 ): Promise<unknown> {
-  const cmd = new Command(name, args, buffers ? { replyEncoding: null } : { replyEncoding: 'utf8' });
-  void redis.sendCommand(cmd);
-  return cmd.promise;
+  // ioredis' generated methods (not sendCommand), which go through enableAutoPipelining; its
+  // typings lack the *Buffer variants of eval/evalsha, hence the view.
+  const r = redis as unknown as EvalMethods;
+  if (byText)
+    return buffers ? r.evalBuffer(script.text, numKeys, ...rest) : r.eval(script.text, numKeys, ...rest);
+  return buffers ? r.evalshaBuffer(script.sha, numKeys, ...rest) : r.evalsha(script.sha, numKeys, ...rest);
 }
 
 /** Run `script` with `keys` and `args`; `buffers`: bulk replies as Buffers instead of strings. */
@@ -40,11 +48,11 @@ export async function runScript(
   args: ReadonlyArray<string | number | Buffer>,
   buffers = false,
 ): Promise<unknown> {
-  const rest = [String(keys.length), ...keys, ...args.map((a) => (Buffer.isBuffer(a) ? a : String(a)))];
+  const rest = [...keys, ...args.map((a) => (Buffer.isBuffer(a) ? a : String(a)))];
   try {
-    return await send(redis, 'evalsha', [script.sha, ...rest], buffers);
+    return await send(redis, script, false, keys.length, rest, buffers);
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return send(redis, 'eval', [script.text, ...rest], buffers);
+    return send(redis, script, true, keys.length, rest, buffers);
   }
 }
