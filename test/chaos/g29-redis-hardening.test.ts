@@ -33,7 +33,7 @@ const PREFIX = '{g29}';
 /** The grant of the mxq user (docs/reliability.md "Hardened Redis (G29)"), keys limited to the prefix. */
 const MXQ_ACL =
   `resetkeys ~${PREFIX}:* resetchannels -@all +@read +@write +@transaction +@blocking +@connection ` +
-  '-@admin -@dangerous +eval +evalsha +info';
+  '-@admin -@dangerous -scan -randomkey +eval +evalsha +info';
 
 const adminPw = randomBytes(16).toString('hex');
 const mxqPw = randomBytes(16).toString('hex');
@@ -259,6 +259,7 @@ it('G29: the ACL user cannot touch keys outside the prefix nor run admin command
     await expect(c.config('GET', 'save')).rejects.toThrow(/NOPERM/);
     await expect(c.flushall()).rejects.toThrow(/NOPERM/);
     await expect(c.keys('*')).rejects.toThrow(/NOPERM/);
+    await expect(c.scan('0')).rejects.toThrow(/NOPERM/); // would list key names outside the prefix
     await expect(c.call('ACL', 'WHOAMI')).rejects.toThrow(/NOPERM/);
     await expect(c.call('CLIENT', 'LIST')).rejects.toThrow(/NOPERM/);
     await expect(c.call('SAVE')).rejects.toThrow(/NOPERM/);
@@ -268,7 +269,7 @@ it('G29: the ACL user cannot touch keys outside the prefix nor run admin command
   }
   const log = await aclLog();
   const mine = log.filter((e) => e.username === 'mxq');
-  expect(denials(log)).toBe(11);
+  expect(denials(log)).toBe(12);
   expect(new Set(mine.map((e) => e.reason))).toEqual(new Set(['key', 'command']));
   expect(mine.map((e) => e.object)).toContain('{other}:k');
 }, 60_000);
