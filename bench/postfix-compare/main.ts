@@ -38,6 +38,7 @@ import { commandBreakdown, prepareMxqRound } from './mxq-side.ts';
 import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
 import { cpuDelta, cpuSample, peakRssKiB } from './proc-stats.ts';
 import { type Row, renderTable, summarize } from './report.ts';
+import { formatTimeline, sessionTimeline } from './session-timeline.ts';
 import { DOMAINS, messageOf, sendInput, type Workload, workloads } from './workloads.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,6 +55,10 @@ const { values } = parseArgs({
     'mxq-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     commandstats: { type: 'boolean', default: false },
+    // Extra mxq options (JSON object) merged into the workers' --config, e.g. '{"destinationLeases":false}'.
+    'mxq-options': { type: 'string' },
+    // The mxq workers' log appended to this file (default: discarded).
+    'mxq-log': { type: 'string' },
     // Before/after: also run mxq workers from this other checkout, interleaved, labelled "mxq@base".
     'base-root': { type: 'string' },
   },
@@ -96,7 +101,15 @@ const DELAY_MS = 10;
 type Counters = () => { sess: number; mesg: number; tls?: number };
 
 /** The STARTTLS server behind the delaying proxy (issue 8's path), started for one workload. */
-async function startTlsPath(): Promise<{ counters: Counters; stop(): Promise<void> }> {
+interface TlsPath {
+  counters: Counters;
+  /** Where the peer's records stand now; `timeline(mark)`: the sessions since then. */
+  mark(): { cmds: number; msgs: number };
+  timeline(from: { cmds: number; msgs: number }): string;
+  stop(): Promise<void>;
+}
+
+async function startTlsPath(): Promise<TlsPath> {
   const pki = await makeTestPki('mx.bench.test');
   const peer = await startSmtpPeer({
     host: TLS_PEER_IP,
@@ -118,6 +131,9 @@ async function startTlsPath(): Promise<{ counters: Counters; stop(): Promise<voi
         if (peer.commands[scanned]?.line.toUpperCase().startsWith('STARTTLS')) tls++;
       return { sess: peer.connections, mesg: peer.messages.length, tls };
     },
+    mark: () => ({ cmds: peer.commands.length, msgs: peer.messages.length }),
+    timeline: (from) =>
+      formatTimeline(sessionTimeline(peer.commands.slice(from.cmds), peer.messages.slice(from.msgs))),
     async stop() {
       await proxy.close();
       await peer.stop();
@@ -172,8 +188,14 @@ async function main(): Promise<void> {
         : [{ label: 'mxq' }];
     for (let r = 0; r < ROUNDS; r++) {
       const from = rows.length;
-      if (values['mxq-only'] !== true) rows.push(await postfixRound(w, pf, count, dns.queries));
-      for (const m of mxqSystems) rows.push(await mxqRound(w, count, dns.queries, relayhost, m));
+      const traced = async (f: () => Promise<Row>): Promise<void> => {
+        const mark = tlsPath?.mark();
+        const row = await f();
+        rows.push(row);
+        if (tlsPath !== undefined && mark !== undefined) log(`  ${row.system}: ${tlsPath.timeline(mark)}`);
+      };
+      if (values['mxq-only'] !== true) await traced(() => postfixRound(w, pf, count, dns.queries));
+      for (const m of mxqSystems) await traced(() => mxqRound(w, count, dns.queries, relayhost, m));
       const base = values['base-root'];
       if (base !== undefined)
         rows.push(await mxqRound(w, count, dns.queries, relayhost, { label: 'mxq@base', workerRoot: base }));
@@ -335,6 +357,7 @@ async function mxqRound(
     // The bench's MX hosts live on loopback, which the address policy refuses by default (G25).
     smtpAddressAllowlist: ['127.0.0.0/8'],
     myhostname: 'mxq.bench.test',
+    ...(values['mxq-options'] !== undefined ? (JSON.parse(values['mxq-options']) as object) : {}),
   };
   const round = await prepareMxqRound({
     tmpDir: tmpdir(),
@@ -346,6 +369,7 @@ async function mxqRound(
     input: (i) => sendInput(w, i),
     ...(workerRoot !== undefined ? { workerRoot } : {}),
     ...(sys.pool !== undefined ? { pool: sys.pool } : {}),
+    ...(values['mxq-log'] !== undefined ? { logFile: values['mxq-log'] } : {}),
     ...(values['cpu-prof'] !== undefined
       ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }
       : {}),

@@ -9,7 +9,7 @@
  * Never: talks to anything but its own loopback Redis and the sink given in the options.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -62,6 +62,8 @@ export async function prepareMxqRound(p: {
   workerRoot?: string;
   /** Run one `mxq pool -n processes --sharing S` instead of separate `mxq worker` processes. */
   pool?: { sharing: 'shared' | 'local' };
+  /** Append the workers' log (stdout) to this file instead of discarding it (debugging). */
+  logFile?: string;
 }): Promise<MxqRound> {
   const redis = await startRedis({ args: ['--appendfsync', p.fsync] });
   const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -81,9 +83,10 @@ export async function prepareMxqRound(p: {
   const main = join(p.workerRoot ?? REPO, 'src/cli/main.ts');
   const common = ['--redis', redis.url, '--concurrency', String(p.concurrency), '--config', cfg];
   common.push('--drain-timeout', '10');
+  const out = p.logFile === undefined ? 'ignore' : openSync(p.logFile, 'a');
   const spawnMxq = (args: string[]) =>
     spawn(process.execPath, [...(p.nodeArgs ?? []), main, ...args, ...common], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', out, 'inherit'],
       cwd: p.workerRoot ?? REPO,
     });
   const workers =
