@@ -59,6 +59,10 @@ const { values } = parseArgs({
     'mxq-options': { type: 'string' },
     // The mxq workers' log appended to this file (default: discarded).
     'mxq-log': { type: 'string' },
+    // The TLS path: job slots per pool process to run (comma-separated; the destination limit stays 20).
+    'pool-concurrency': { type: 'string' },
+    // The TLS path: which --sharing modes of the pool to run.
+    sharing: { type: 'string', default: 'shared,local' },
     // Before/after: also run mxq workers from this other checkout, interleaved, labelled "mxq@base".
     'base-root': { type: 'string' },
   },
@@ -179,12 +183,18 @@ async function main(): Promise<void> {
       tlsMay: tlsPath !== undefined,
     });
     cleanups.push(() => pf.stop());
+    const slots = (values['pool-concurrency'] ?? String(TOTAL_CONCURRENCY / PROCESSES))
+      .split(',')
+      .map(Number);
     const mxqSystems: MxqSystem[] =
       tlsPath !== undefined
-        ? [
-            { label: 'mxq pool, shared', pool: { sharing: 'shared' } },
-            { label: 'mxq pool, local', pool: { sharing: 'local' } },
-          ]
+        ? slots.flatMap((c) =>
+            values.sharing.split(',').map((sharing) => ({
+              label: `mxq pool ${PROCESSES}×${c}, ${sharing}`,
+              pool: { sharing: sharing === 'local' ? ('local' as const) : ('shared' as const) },
+              concurrency: c,
+            })),
+          )
         : [{ label: 'mxq' }];
     for (let r = 0; r < ROUNDS; r++) {
       const from = rows.length;
@@ -338,6 +348,8 @@ function tlsPerMsg(
 
 interface MxqSystem {
   label: string;
+  /** Job slots per process (default: TOTAL_CONCURRENCY / PROCESSES). */
+  concurrency?: number;
   workerRoot?: string;
   pool?: { sharing: 'shared' | 'local' };
 }
@@ -364,7 +376,7 @@ async function mxqRound(
     fsync: w.fsync,
     options,
     processes: PROCESSES,
-    concurrency: Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
+    concurrency: sys.concurrency ?? Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
     count: w.count,
     input: (i) => sendInput(w, i),
     ...(workerRoot !== undefined ? { workerRoot } : {}),

@@ -6,8 +6,10 @@
  * of its TTL while the attempt runs (a dead process's lease expires by itself); that a suspended
  * destination defers every recipient without connecting, with Postfix's wording; that a busy
  * destination throws DestinationBusyError (the processor delays the job without counting an
- * attempt or a backoff step). A lease is held for the whole attempt (one delivery agent, one
- * connection at a time) and returned when the attempt ends; idle cached sessions hold no lease,
+ * attempt or a backoff step), unless this process holds a lease of it: then the attempt first
+ * waits in place for a local release (local-lease-queue.ts), up to destinationLeaseWait. A lease
+ * is held for the whole attempt (one delivery agent, one connection at a time) and returned when
+ * the attempt ends; idle cached sessions hold no lease,
  * as Postfix's scache sessions are outside qmgr's concurrency count. Redis trouble while
  * releasing is logged: the lease then expires after its TTL.
  * Never: decides limits or feedback (core/destination.ts), retries.
@@ -25,6 +27,10 @@ import type { Clock, DestinationFeedback, DestinationLeases, Logger } from '../c
 import { deferEveryRecipient } from '../core/route.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import type { LeaseMeter } from '../metrics/lease-meter.ts';
+import type { LocalLeaseQueue } from './local-lease-queue.ts';
+
+/** Most lease requests of one attempt waiting in place (each needs a local release or a timeout). */
+const MAX_IN_PLACE_TRIES = 1000;
 
 /** No lease free for this destination now: ask again after `retryInMs`. */
 export class DestinationBusyError extends Error {
@@ -47,6 +53,12 @@ export interface GateDeps {
   logger: Logger;
   /** Lease and suspension metrics (lease-meter.ts); none when metrics are off. */
   meter?: LeaseMeter;
+  /**
+   * This process's leases and in-place waiters (local-lease-queue.ts). With it, an attempt that
+   * finds no free lease while this process holds one of the destination waits in place for a
+   * local release, up to `destinationLeaseWait` in all, before the job is sent away to wait.
+   */
+  local?: LocalLeaseQueue;
 }
 
 export async function runUnderLease(
@@ -59,8 +71,21 @@ export async function runUnderLease(
   const params = destinationParams(dest, deps.opts);
   const leaseId = randomUUID();
   const waiterId = `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
-  const startedAt = clock.now();
-  const grant = await leases.acquire(dest, leaseId, params, startedAt, waiterId);
+  const askedAt = clock.now();
+  let grant = await leases.acquire(dest, leaseId, params, askedAt, waiterId);
+  // In place: a local holder of the destination will give its lease back soon (the backlog case);
+  // being woken by it beats a round trip through BullMQ's delayed set.
+  for (
+    let tries = 0;
+    grant.kind === 'busy' && deps.local !== undefined && tries < MAX_IN_PLACE_TRIES;
+    tries++
+  ) {
+    const left = askedAt + params.busyWaitMs - clock.now();
+    if (left <= 0 || deps.local.held(dest) === 0) break;
+    await deps.local.wait(dest, Math.min(left, grant.retryInMs), req.signal);
+    if (req.signal?.aborted) break;
+    grant = await leases.acquire(dest, leaseId, params, clock.now(), waiterId);
+  }
   if (grant.kind === 'busy') {
     deps.meter?.busy(dest);
     throw new DestinationBusyError(dest, grant.retryInMs);
@@ -72,6 +97,8 @@ export async function runUnderLease(
     );
     return deferEveryRecipient(req, softStatus(grant.status), suspendedText(grant.reason));
   }
+  const startedAt = clock.now();
+  deps.local?.acquired(dest);
   deps.meter?.acquired(dest, grant.probe);
   if (grant.probe)
     logger.info(
@@ -108,5 +135,7 @@ export async function runUnderLease(
         'could not return a destination lease; it expires by itself',
       );
     }
+    // The freed lease, and after a success the window's growth (slow start), for local waiters.
+    deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
   }
 }
