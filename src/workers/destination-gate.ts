@@ -124,10 +124,15 @@ export async function runUnderLease(
     return result;
   } finally {
     clearInterval(renew);
+    const now = clock.now();
+    const releasing = leases.release(dest, leaseId, params, feedback, now, now - startedAt);
+    // The freed lease, and after a success the window's growth (slow start), for local waiters.
+    // They ask again at once: their requests leave behind this release on the store's one
+    // connection (commands keep their order), a round trip sooner than after its reply; one
+    // that overtook it would only be told "busy" and wait again.
+    deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
     try {
-      const now = clock.now();
-      const outcome = await leases.release(dest, leaseId, params, feedback, now, now - startedAt);
-      deps.meter?.released(dest, outcome);
+      deps.meter?.released(dest, await releasing);
     } catch (err) {
       deps.meter?.released(dest, undefined);
       logger.warn(
@@ -135,7 +140,5 @@ export async function runUnderLease(
         'could not return a destination lease; it expires by itself',
       );
     }
-    // The freed lease, and after a success the window's growth (slow start), for local waiters.
-    deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
   }
 }
