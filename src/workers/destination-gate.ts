@@ -7,7 +7,8 @@
  * destination defers every recipient without connecting, with Postfix's wording; that a busy
  * destination throws DestinationBusyError (the processor delays the job without counting an
  * attempt or a backoff step), unless this process holds a lease of it: then the attempt first
- * waits in place for a local release (local-lease-queue.ts), up to destinationLeaseWait. A lease
+ * waits in place for a local release (local-lease-queue.ts), up to destinationLeaseWait, with at
+ * most as many attempts waiting as the process holds leases of the destination. A lease
  * is held for the whole attempt (one delivery agent, one connection at a time) and returned when
  * the attempt ends; idle cached sessions hold no lease,
  * as Postfix's scache sessions are outside qmgr's concurrency count. Redis trouble while
@@ -56,7 +57,8 @@ export interface GateDeps {
   /**
    * This process's leases and in-place waiters (local-lease-queue.ts). With it, an attempt that
    * finds no free lease while this process holds one of the destination waits in place for a
-   * local release, up to `destinationLeaseWait` in all, before the job is sent away to wait.
+   * local release, up to `destinationLeaseWait` in all (at most one waiter per local holder),
+   * before the job is sent away to wait.
    */
   local?: LocalLeaseQueue;
 }
@@ -81,7 +83,9 @@ export async function runUnderLease(
     tries++
   ) {
     const left = askedAt + params.busyWaitMs - clock.now();
-    if (left <= 0 || deps.local.held(dest) === 0) break;
+    // At most one waiter per local holder: the rest go away at once, so that a saturated
+    // destination does not keep every job slot of the process from other destinations.
+    if (left <= 0 || deps.local.waiting(dest) >= deps.local.held(dest)) break;
     await deps.local.wait(dest, Math.min(left, grant.retryInMs), req.signal);
     if (req.signal?.aborted) break;
     grant = await leases.acquire(dest, leaseId, params, clock.now(), waiterId);

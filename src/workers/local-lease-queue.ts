@@ -14,6 +14,8 @@
 export interface LocalLeaseQueue {
   /** Leases of `dest` held by attempts of this process now. */
   held(dest: string): number;
+  /** Attempts of this process waiting in place for a lease of `dest` now. */
+  waiting(dest: string): number;
   acquired(dest: string): void;
   /** A lease of `dest` went back to the store: wake up to `wake` waiters of it. */
   released(dest: string, wake: number): void;
@@ -28,6 +30,7 @@ export function createLocalLeaseQueue(): LocalLeaseQueue {
   const waiters = new Map<string, Waiter[]>();
   return {
     held: (dest) => holders.get(dest) ?? 0,
+    waiting: (dest) => waiters.get(dest)?.length ?? 0,
     acquired(dest) {
       holders.set(dest, (holders.get(dest) ?? 0) + 1);
     },

@@ -3,8 +3,8 @@
  * the real Redis lease scripts: an attempt that finds the window full while this process holds a
  * lease of the destination waits in place and runs as soon as the local holder gives its lease
  * back, instead of being sent away (DestinationBusyError); without a local holder, or once
- * destinationLeaseWait has passed, it is sent away as before. A success wakes two waiters during
- * slow start (the freed lease and the window's growth).
+ * destinationLeaseWait has passed, or beyond one waiter per local holder, it is sent away as
+ * before. A success wakes two waiters during slow start (the freed lease and the window's growth).
  * Orders are asserted, never durations.
  */
 import { Redis } from 'ioredis';
@@ -103,7 +103,11 @@ it('waits in place for a local holder of the destination and runs right after it
 
   const b = held(request(2, 2525), events);
   const second = runUnderLease({ ...deps, local }, request(2, 2525), b.run);
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => local.waiting('smtp:[127.0.0.1]:2525') === 1);
+  // One waiter per local holder: a third attempt is sent away instead of also waiting.
+  await expect(
+    runUnderLease({ ...deps, local }, request(3, 2525), async () => sent(request(3, 2525))),
+  ).rejects.toBeInstanceOf(DestinationBusyError);
   expect(events).toEqual(['start Q1']);
   a.finish();
   await first;
@@ -147,7 +151,7 @@ it('is sent away when nothing local holds the destination, or when destinationLe
 it('during slow start one success lets two waiters in (the freed lease and the grown window)', async () => {
   const opts = resolveOptions({
     defaultDestinationConcurrencyLimit: 5,
-    initialDestinationConcurrency: 1,
+    initialDestinationConcurrency: 2,
     destinationLeaseWait: '60s',
   });
   const deps = {
@@ -157,24 +161,30 @@ it('during slow start one success lets two waiters in (the freed lease and the g
     logger: quiet,
     local: createLocalLeaseQueue(),
   };
+  const dest = 'smtp:[127.0.0.1]:2527';
   const events: string[] = [];
-  const a = held(request(1, 2527), events);
-  const first = runUnderLease(deps, request(1, 2527), a.run);
-  await until(() => deps.local.held('smtp:[127.0.0.1]:2527') === 1);
-  const b = held(request(2, 2527), events);
-  const c = held(request(3, 2527), events);
-  const waiting = [
-    runUnderLease(deps, request(2, 2527), b.run),
-    runUnderLease(deps, request(3, 2527), c.run),
+  const [a1, a2, b, c] = [1, 2, 3, 4].map((n) => held(request(n, 2527), events)) as [
+    ReturnType<typeof held>,
+    ReturnType<typeof held>,
+    ReturnType<typeof held>,
+    ReturnType<typeof held>,
   ];
-  await new Promise((r) => setTimeout(r, 50));
-  a.finish();
-  await first;
-  // window 1 → 2 after the success: both waiters hold a lease at once
-  await until(() => events.includes('start Q2') && events.includes('start Q3'));
-  expect(deps.local.held('smtp:[127.0.0.1]:2527')).toBe(2);
-  b.finish();
-  c.finish();
-  await Promise.all(waiting);
-  expect(deps.local.held('smtp:[127.0.0.1]:2527')).toBe(0);
+  const holders = [
+    runUnderLease(deps, request(1, 2527), a1.run),
+    runUnderLease(deps, request(2, 2527), a2.run),
+  ];
+  await until(() => deps.local.held(dest) === 2);
+  const waiting = [
+    runUnderLease(deps, request(3, 2527), b.run),
+    runUnderLease(deps, request(4, 2527), c.run),
+  ];
+  await until(() => deps.local.waiting(dest) === 2);
+  a1.finish();
+  await holders[0];
+  // window 2 → 3 after the success: both waiters hold a lease beside the second holder
+  await until(() => events.includes('start Q3') && events.includes('start Q4'));
+  expect(deps.local.held(dest)).toBe(3);
+  for (const x of [a2, b, c]) x.finish();
+  await Promise.all([holders[1], ...waiting]);
+  expect(deps.local.held(dest)).toBe(0);
 });
