@@ -5,7 +5,9 @@
  * proxy adding 10 ms each way (bench/delaying-proxy.ts): Postfix at TLS level may with tlsproxy
  * connection reuse, mxq as `mxq pool` once with --sharing shared and once with local.
  *
- * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--no-write]
+ * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--only REGEX] [--no-write]
+ *      (TLS path: [--pool-concurrency 10,20] [--sharing shared,local]; aids: --mxq-only, --cpu-prof DIR,
+ *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE)
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
  * clock runs from release until the sink has counted the last message), the figures (median
