@@ -15,7 +15,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,31 +24,11 @@ import { startDnsServer, type ZoneFixture } from '../test/support/dns-server.ts'
 import { allocateLoopbackBlock } from '../test/support/loopback.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { startSmtpPeer } from '../test/support/smtp-peer.ts';
+import { type DelayingProxy, startDelayingProxy } from './delaying-proxy.ts';
 
 const DELAY_MS = 10;
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
 const CLK_TCK = 100;
-
-/** A TCP proxy on host:port that delays every chunk by DELAY_MS in each direction. */
-async function delayingProxy(
-  host: string,
-  port: number,
-  target: { host: string; port: number },
-): Promise<Server> {
-  const relay = (from: Socket, to: Socket): void => {
-    from.on('data', (d) => setTimeout(() => to.write(d), DELAY_MS));
-    from.on('end', () => setTimeout(() => to.end(), DELAY_MS));
-    from.on('error', () => to.destroy());
-    from.on('close', () => setTimeout(() => to.destroy(), DELAY_MS + 5));
-  };
-  const server = createServer((down) => {
-    const up = connect(target.port, target.host);
-    relay(down, up);
-    relay(up, down);
-  });
-  await new Promise<void>((r) => server.listen(port, host, () => r()));
-  return server;
-}
 
 function cpuMsOf(pid: number): number {
   try {
@@ -197,13 +176,20 @@ async function main(): Promise<void> {
     script: { ehloName: 'mx.bench.test' },
   });
   const zone: ZoneFixture = {};
-  const proxies: Server[] = [];
+  const proxies: DelayingProxy[] = [];
   const port = 2525;
   for (let i = 0; i < destinations; i++) {
     const addr = block.addr(i + 1);
     zone[`d${i}.bench`] = { MX: [[10, `mx${i}.bench`]] };
     zone[`mx${i}.bench`] = { A: [addr] };
-    proxies.push(await delayingProxy(addr, port, { host: '127.0.0.1', port: peer.port }));
+    proxies.push(
+      await startDelayingProxy({
+        host: addr,
+        port,
+        target: { host: '127.0.0.1', port: peer.port },
+        delayMs: DELAY_MS,
+      }),
+    );
   }
   const dns = await startDnsServer(zone);
   const options = {
@@ -235,7 +221,7 @@ async function main(): Promise<void> {
       process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
     }
   } finally {
-    for (const p of proxies) p.close();
+    for (const p of proxies) await p.close();
     await peer.stop();
     await dns.stop();
     await redis.stop();

@@ -1,18 +1,24 @@
 /**
  * `npm run bench:postfix`: Postfix and mxq drain the same pre-filled queue into the same
  * smtp-sink, alternately, per workload (workloads.ts); plus the raw ceiling smtp-source → smtp-sink.
+ * Issue 8's workload instead drains into a STARTTLS server (test/support/smtp-peer.ts) behind a
+ * proxy adding 10 ms each way (bench/delaying-proxy.ts): Postfix at TLS level may with tlsproxy
+ * connection reuse, mxq as `mxq pool` once with --sharing shared and once with local.
  *
- * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--no-write]
- *   [--only REGEX] [--mxq-only] [--base-root DIR] [--commandstats] [--cpu-prof DIR]
+ * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--only REGEX] [--no-write]
+ *      (TLS path: [--pool-concurrency 10,20] [--sharing shared,local]; aids: --mxq-only, --cpu-prof DIR,
+ *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE)
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
  * clock runs from release until the sink has counted the last message), the figures (median
  * msg/s of interleaved rounds; CPU ms per delivered message of every process of the side, Redis
  * included; peak RSS of the largest process; release → 250 p50/p99; new connections (sink
- * sessions) and DNS queries per delivery; Redis commands per delivery) and the table written
- * into BENCHMARKS.md between markers. Everything listens on 127.x loopback addresses of a block
- * from the loopback allocator (sink on :25, DNS on :53 of that block: nothing is taken from
- * 127.0.0.1:25). Every started process is stopped on exit, SIGINT and SIGTERM.
+ * sessions) and DNS queries per delivery; STARTTLS commands per delivery on the TLS path; Redis
+ * commands per delivery) and the tables written into BENCHMARKS.md between markers (bench:postfix
+ * for issue 10's workloads, bench:postfix-tls for the TLS path). Everything listens on 127.x
+ * loopback addresses of a block from the loopback allocator (sink on :25, DNS on :53, the TLS
+ * path's proxy on :25 of a fourth address: nothing is taken from 127.0.0.1:25). Every started
+ * process is stopped on exit, SIGINT and SIGTERM.
  * Never: sends off loopback, changes a system file (the Postfix instance is private, see
  * postfix-instance.ts), waits unbounded (each drain gives up after --max-drain seconds).
  */
@@ -23,14 +29,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
+import { makeTestPki } from '../../test/support/certs.ts';
 import { startDnsServer } from '../../test/support/dns-server.ts';
 import { allocateLoopbackBlock } from '../../test/support/loopback.ts';
 import { freePort } from '../../test/support/net-util.ts';
 import { postfixTool, startSmtpSink } from '../../test/support/postfix.ts';
+import { startSmtpPeer } from '../../test/support/smtp-peer.ts';
+import { startDelayingProxy } from '../delaying-proxy.ts';
 import { commandBreakdown, commandStats, prepareMxqRound } from './mxq-side.ts';
 import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
 import { cpuDelta, cpuSample, peakRssKiB } from './proc-stats.ts';
 import { type Row, renderTable, summarize } from './report.ts';
+import { formatTimeline, sessionTimeline } from './session-timeline.ts';
 import { DOMAINS, messageOf, sendInput, type Workload, workloads } from './workloads.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,6 +57,14 @@ const { values } = parseArgs({
     'mxq-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     commandstats: { type: 'boolean', default: false },
+    // Extra mxq options (JSON object) merged into the workers' --config, e.g. '{"destinationLeases":false}'.
+    'mxq-options': { type: 'string' },
+    // The mxq workers' log appended to this file (default: discarded).
+    'mxq-log': { type: 'string' },
+    // The TLS path: job slots per pool process to run (comma-separated; the destination limit stays 20).
+    'pool-concurrency': { type: 'string' },
+    // The TLS path: which --sharing modes of the pool to run.
+    sharing: { type: 'string', default: 'shared,local' },
     // Before/after: also fill and drain with this other checkout's send() and workers, interleaved,
     // labelled "mxq@base".
     'base-root': { type: 'string' },
@@ -82,9 +100,57 @@ const block = allocateLoopbackBlock();
 cleanups.push(async () => block.release());
 const SINK_IP = block.addr(1);
 const DNS_IP = block.addr(2);
+/** The 20 ms RTT path: STARTTLS server (any port) and, on :25, the delaying proxy in front of it. */
+const TLS_PEER_IP = block.addr(3);
+const PROXY_IP = block.addr(4);
+const DELAY_MS = 10;
+
+type Counters = () => { sess: number; mesg: number; tls?: number };
+
+/** The STARTTLS server behind the delaying proxy (issue 8's path), started for one workload. */
+interface TlsPath {
+  counters: Counters;
+  /** Where the peer's records stand now; `timeline(mark)`: the sessions since then. */
+  mark(): { cmds: number; msgs: number };
+  timeline(from: { cmds: number; msgs: number }): string;
+  stop(): Promise<void>;
+}
+
+async function startTlsPath(): Promise<TlsPath> {
+  const pki = await makeTestPki('mx.bench.test');
+  const peer = await startSmtpPeer({
+    host: TLS_PEER_IP,
+    tls: pki.valid,
+    script: { ehloName: 'mx.bench.test' },
+  });
+  const proxy = await startDelayingProxy({
+    host: PROXY_IP,
+    port: 25,
+    target: { host: TLS_PEER_IP, port: peer.port },
+    delayMs: DELAY_MS,
+  });
+  // STARTTLS commands seen, counted incrementally (the command list grows by ~6 per message).
+  let scanned = 0;
+  let tls = 0;
+  return {
+    counters() {
+      for (; scanned < peer.commands.length; scanned++)
+        if (peer.commands[scanned]?.line.toUpperCase().startsWith('STARTTLS')) tls++;
+      return { sess: peer.connections, mesg: peer.messages.length, tls };
+    },
+    mark: () => ({ cmds: peer.commands.length, msgs: peer.messages.length }),
+    timeline: (from) =>
+      formatTimeline(sessionTimeline(peer.commands.slice(from.cmds), peer.messages.slice(from.msgs))),
+    async stop() {
+      await proxy.close();
+      await peer.stop();
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  const load0 = loadavg()[0] ?? 0;
   log(ensurePostfixInstalled(log));
   const zone: Record<string, { MX?: Array<[number, string]>; A?: string[] }> = {
     'relay.bench.test': { A: [SINK_IP] },
@@ -103,48 +169,81 @@ async function main(): Promise<void> {
     return { sess: Number(last?.[1] ?? 0), mesg: Number(last?.[2] ?? 0) };
   };
   const rows: Row[] = [];
-  rows.push(await rawCeiling(counters));
   const only = values.only === undefined ? undefined : new RegExp(values.only);
-  for (const w of workloads(SCALE).filter((x) => only === undefined || only.test(x.name))) {
+  const chosen = workloads(SCALE).filter((x) => only === undefined || only.test(x.name));
+  if (chosen.some((w) => w.path === undefined)) rows.push(await rawCeiling(counters));
+  for (const w of chosen) {
     log(`workload: ${w.name}`);
+    const tlsPath = w.path === 'rtt20-starttls' ? await startTlsPath() : undefined;
+    if (tlsPath !== undefined) cleanups.push(() => tlsPath.stop());
+    const count = tlsPath?.counters ?? counters;
+    const relayhost = tlsPath !== undefined ? `[${PROXY_IP}]` : w.relay ? `[${SINK_IP}]` : '';
     const smtpdPort = await freePort('127.0.0.1');
     const pf = await startPostfixInstance({
       smtpdPort,
-      relayhost: w.relay ? `[${SINK_IP}]` : '',
+      relayhost,
       nameserver: DNS_IP,
+      tlsMay: tlsPath !== undefined,
     });
     cleanups.push(() => pf.stop());
+    const slots = (values['pool-concurrency'] ?? String(TOTAL_CONCURRENCY / PROCESSES))
+      .split(',')
+      .map(Number);
+    const mxqSystems: MxqSystem[] =
+      tlsPath !== undefined
+        ? slots.flatMap((c) =>
+            values.sharing.split(',').map((sharing) => ({
+              label: `mxq pool ${PROCESSES}×${c}, ${sharing}`,
+              pool: { sharing: sharing === 'local' ? ('local' as const) : ('shared' as const) },
+              concurrency: c,
+            })),
+          )
+        : [{ label: 'mxq' }];
     for (let r = 0; r < ROUNDS; r++) {
-      if (values['mxq-only'] !== true) rows.push(await postfixRound(w, pf, counters, dns.queries));
-      rows.push(await mxqRound(w, counters, dns.queries));
+      const from = rows.length;
+      const traced = async (f: () => Promise<Row>): Promise<void> => {
+        const mark = tlsPath?.mark();
+        const row = await f();
+        rows.push(row);
+        if (tlsPath !== undefined && mark !== undefined) log(`  ${row.system}: ${tlsPath.timeline(mark)}`);
+      };
+      if (values['mxq-only'] !== true) await traced(() => postfixRound(w, pf, count, dns.queries));
+      for (const m of mxqSystems) await traced(() => mxqRound(w, count, dns.queries, relayhost, m));
       const base = values['base-root'];
       if (base !== undefined)
-        rows.push({ ...(await mxqRound(w, counters, dns.queries, base)), system: 'mxq@base' });
+        rows.push(await mxqRound(w, count, dns.queries, relayhost, { label: 'mxq@base', workerRoot: base }));
       log(
         `  round ${r + 1}: ${rows
-          .slice(-2)
+          .slice(from)
           .map((x) => `${x.system} ${x.rate.toFixed(0)}/s`)
           .join(', ')}`,
       );
     }
     await cleanups.pop()?.();
+    if (tlsPath !== undefined) await cleanups.pop()?.();
   }
-  const table = renderTable(summarize(rows));
   const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
   const argv = process.argv.slice(2).join(' ');
   const head = [
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${gitCommit()}, ` +
-      `load average before ${loadavg()[0]?.toFixed(1)}, run time ${minutes} min.`,
+      `load average before ${load0.toFixed(1)}, after ${loadavg()[0]?.toFixed(1)}, run time ${minutes} min.`,
     `Command: \`npm run bench:postfix${argv === '' ? '' : ` -- ${argv}`}\` (rounds ${ROUNDS}, scale ${SCALE}, ` +
       `mxq ${PROCESSES} worker processes × ${TOTAL_CONCURRENCY / PROCESSES}, Postfix ` +
       'default_destination_concurrency_limit 20).',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${postfixVersion()}, ${redisVersion()}.`,
   ].join('\n');
-  process.stdout.write(`${head}\n\n${table}\n`);
-  if (values['no-write'] !== true) writeBenchmarks(`${head}\n\n${table}\n`);
+  // The plain-sink workloads (issue 10) and the 20 ms RTT + STARTTLS one (issue 8) have their own tables.
+  const tlsNames = new Set(chosen.filter((w) => w.path !== undefined).map((w) => w.name));
+  for (const [marker, part] of [
+    ['postfix', rows.filter((r) => !tlsNames.has(r.workload))],
+    ['postfix-tls', rows.filter((r) => tlsNames.has(r.workload))],
+  ] as const) {
+    if (part.length === 0) continue;
+    const section = `${head}\n\n${renderTable(summarize(part))}\n`;
+    process.stdout.write(`${section}\n`);
+    if (values['no-write'] !== true) writeBenchmarks(marker, section);
+  }
 }
-
-type Counters = () => { sess: number; mesg: number };
 
 async function waitForSink(counters: Counters, target: number, t0: number): Promise<number> {
   while (counters().mesg < target) {
@@ -235,32 +334,57 @@ async function postfixRound(
     peakRssMiB: peakRssKiB([master]) / 1024,
     latencies: lat,
     conns: (after.sess - before.sess) / expected,
+    ...tlsPerMsg(before, after, expected),
     dnsPerMsg: (queries.length - q0) / expected,
   };
+}
+
+function tlsPerMsg(
+  before: ReturnType<Counters>,
+  after: ReturnType<Counters>,
+  expected: number,
+): { tlsPerMsg?: number } {
+  return before.tls === undefined || after.tls === undefined
+    ? {}
+    : { tlsPerMsg: (after.tls - before.tls) / expected };
+}
+
+interface MxqSystem {
+  label: string;
+  /** Job slots per process (default: TOTAL_CONCURRENCY / PROCESSES). */
+  concurrency?: number;
+  workerRoot?: string;
+  pool?: { sharing: 'shared' | 'local' };
 }
 
 async function mxqRound(
   w: Workload,
   counters: Counters,
   queries: unknown[],
-  workerRoot?: string,
+  relayhost: string,
+  sys: MxqSystem,
 ): Promise<Row> {
+  const workerRoot = sys.workerRoot;
   const options = {
-    relayhost: w.relay ? `[${SINK_IP}]` : '',
+    relayhost,
+    ...(w.path !== undefined ? { smtpTlsSecurityLevel: 'may' as const } : {}),
     dnsServers: [`${DNS_IP}:53`],
     // The bench's MX hosts live on loopback, which the address policy refuses by default (G25).
     smtpAddressAllowlist: ['127.0.0.0/8'],
     myhostname: 'mxq.bench.test',
+    ...(values['mxq-options'] !== undefined ? (JSON.parse(values['mxq-options']) as object) : {}),
   };
   const round = await prepareMxqRound({
     tmpDir: tmpdir(),
     fsync: w.fsync,
     options,
     processes: PROCESSES,
-    concurrency: Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
+    concurrency: sys.concurrency ?? Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
     count: w.count,
     input: (i) => sendInput(w, i),
     ...(workerRoot !== undefined ? { workerRoot } : {}),
+    ...(sys.pool !== undefined ? { pool: sys.pool } : {}),
+    ...(values['mxq-log'] !== undefined ? { logFile: values['mxq-log'] } : {}),
     ...(values['cpu-prof'] !== undefined
       ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }
       : {}),
@@ -291,7 +415,7 @@ async function mxqRound(
     const sent = await round.sentTimes();
     return {
       workload: w.name,
-      system: 'mxq',
+      system: sys.label,
       rate: expected / ((t1 - t0) / 1000),
       deliveries: expected,
       cpuMsPerMsg: (cpuW + cpuR) / expected,
@@ -299,6 +423,7 @@ async function mxqRound(
       peakRssMiB: peakRssKiB(roots.slice(0, -1)) / 1024,
       latencies: sent.map((at) => at - t0),
       conns: (after.sess - before.sess) / expected,
+      ...tlsPerMsg(before, after, expected),
       dnsPerMsg: (queries.length - q0) / expected,
       redisCmdsPerMsg: cmds / expected,
     };
@@ -331,10 +456,13 @@ function redisVersion(): string {
   }
 }
 
-const START = '<!-- bench:postfix:start -->';
-const END = '<!-- bench:postfix:end -->';
-
-function writeBenchmarks(section: string): void {
+/**
+ * Replace the table between `<!-- bench:MARKER:start -->` and `<!-- bench:MARKER:end -->` in
+ * BENCHMARKS.md (the issue 10 table: "postfix"; the issue 8 20 ms RTT + STARTTLS one: "postfix-tls").
+ */
+function writeBenchmarks(marker: string, section: string): void {
+  const START = `<!-- bench:${marker}:start -->`;
+  const END = `<!-- bench:${marker}:end -->`;
   const file = join(REPO, 'BENCHMARKS.md');
   const text = readFileSync(file, 'utf8');
   const block = `${START}\n${section}${END}`;
@@ -343,9 +471,9 @@ function writeBenchmarks(section: string): void {
   const out =
     a >= 0 && b > a
       ? text.slice(0, a) + block + text.slice(b + END.length)
-      : `${text.trimEnd()}\n\n## mxq beside Postfix: delivery-only drain (issue 10)\n\n${block}\n`;
+      : `${text.trimEnd()}\n\n## mxq beside Postfix (${marker})\n\n${block}\n`;
   writeFileSync(file, out);
-  log(`table written to ${file}`);
+  log(`table written to ${file} (${marker})`);
 }
 
 try {

@@ -2,14 +2,15 @@
  * Benchmark side "mxq": a redis-server and N `mxq worker` processes, for bench/postfix-compare.
  *
  * Decides: one fresh redis-server per round (AOF on, `appendfsync` as asked), the worker processes
- * (`node src/cli/main.ts worker`, logs discarded as a user piping them elsewhere would), and the
- * delivery-only procedure: pause the BullMQ queue, enqueue with 64 send() calls in flight (the
- * send() of the checkout whose workers run: job options are set at enqueue), start the workers,
- * wait for them to register, resume, and report the pids to measure.
+ * (`node src/cli/main.ts worker`, or one `mxq pool -n N --sharing S` supervisor with its N
+ * children; logs discarded as a user piping them elsewhere would), and the delivery-only
+ * procedure: pause the BullMQ queue, enqueue with 64 send() calls in flight (the send() of the
+ * checkout whose workers run: job options are set at enqueue), start the workers, wait for them
+ * to register, resume, and report the pids to measure.
  * Never: talks to anything but its own loopback Redis and the sink given in the options.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
@@ -71,6 +72,10 @@ export async function prepareMxqRound(p: {
   nodeArgs?: string[];
   /** Another checkout whose send() fills the queue and whose src/cli/main.ts runs the workers. */
   workerRoot?: string;
+  /** Run one `mxq pool -n processes --sharing S` instead of separate `mxq worker` processes. */
+  pool?: { sharing: 'shared' | 'local' };
+  /** Append the workers' log (stdout) to this file instead of discarding it (debugging). */
+  logFile?: string;
 }): Promise<MxqRound> {
   const redis = await startRedis({ args: ['--appendfsync', p.fsync] });
   const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -92,25 +97,19 @@ export async function prepareMxqRound(p: {
   await q.close();
   const cfg = join(p.tmpDir, `mxq-${process.pid}.json`);
   writeFileSync(cfg, JSON.stringify(p.options));
-  const workers = Array.from({ length: p.processes }, () =>
-    spawn(
-      process.execPath,
-      [
-        ...(p.nodeArgs ?? []),
-        join(p.workerRoot ?? REPO, 'src/cli/main.ts'),
-        'worker',
-        '--redis',
-        redis.url,
-        '--concurrency',
-        String(p.concurrency),
-        '--config',
-        cfg,
-        '--drain-timeout',
-        '10',
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'], cwd: p.workerRoot ?? REPO },
-    ),
-  );
+  const main = join(p.workerRoot ?? REPO, 'src/cli/main.ts');
+  const common = ['--redis', redis.url, '--concurrency', String(p.concurrency), '--config', cfg];
+  common.push('--drain-timeout', '10');
+  const out = p.logFile === undefined ? 'ignore' : openSync(p.logFile, 'a');
+  const spawnMxq = (args: string[]) =>
+    spawn(process.execPath, [...(p.nodeArgs ?? []), main, ...args, ...common], {
+      stdio: ['ignore', out, 'inherit'],
+      cwd: p.workerRoot ?? REPO,
+    });
+  const workers =
+    p.pool === undefined
+      ? Array.from({ length: p.processes }, () => spawnMxq(['worker']))
+      : [spawnMxq(['pool', '-n', String(p.processes), '--sharing', p.pool.sharing])];
   const deadline = Date.now() + 30_000;
   while ((await bull.getWorkers()).length < p.processes) {
     if (Date.now() > deadline) throw new Error('mxq workers did not register within 30 s');

@@ -7,9 +7,11 @@
  * its own config_directory, queue_directory and data_directory under one mkdtemp dir, a master.cf
  * with only smtpd on a free 127.0.0.1 port and the services a relay needs, inet_interfaces =
  * loopback-only, maillog_file in the dir (postlogd; no syslog), every message held at smtpd
- * (check_client_access static:HOLD) so the queue fills without delivering. The instance runs in
- * its own mount namespace (unshare) with a bind-mounted resolv.conf naming the benchmark's
- * loopback DNS server, so MX lookups reach it without touching the system's /etc/resolv.conf.
+ * (check_client_access static:HOLD) so the queue fills without delivering; with tlsMay, STARTTLS
+ * at level may with TLS connection reuse through tlsproxy (its master.cf entry included). The
+ * instance runs in its own mount namespace (unshare) with a bind-mounted resolv.conf naming the
+ * benchmark's loopback DNS server, so MX lookups reach it without touching the system's
+ * /etc/resolv.conf.
  * Never: edits files under /etc, listens on a non-loopback address, leaves the master running
  * after stop().
  */
@@ -71,6 +73,12 @@ export interface PostfixInstanceOptions {
   relayhost: string;
   /** Nameserver for the instance's resolv.conf (port 53 only, a glibc limit). */
   nameserver: string;
+  /**
+   * STARTTLS at level `may` towards the relayhost, TLS connections reused through tlsproxy
+   * (`smtp_tls_connection_reuse = yes`, with the tlsproxy and tlsmgr services in master.cf) and a
+   * TLS session cache. Off: `smtp_tls_security_level = none`.
+   */
+  tlsMay?: boolean;
 }
 
 function mainCf(dir: string, o: PostfixInstanceOptions): string {
@@ -91,7 +99,13 @@ function mainCf(dir: string, o: PostfixInstanceOptions): string {
     'alias_database =',
     'local_recipient_maps =',
     'smtpd_recipient_restrictions = check_client_access static:HOLD, permit_mynetworks, reject',
-    'smtp_tls_security_level = none',
+    ...(o.tlsMay === true
+      ? [
+          'smtp_tls_security_level = may',
+          'smtp_tls_connection_reuse = yes',
+          `smtp_tls_session_cache_database = btree:${join(dir, 'data', 'smtp_scache')}`,
+        ]
+      : ['smtp_tls_security_level = none']),
     'smtpd_tls_security_level = none',
     `maillog_file = ${join(dir, 'maillog')}`,
     `maillog_file_prefixes = ${dir}`,
@@ -123,6 +137,9 @@ function masterCf(o: PostfixInstanceOptions): string {
     l('anvil     unix - - n - 1 anvil'),
     l('scache    unix - - n - 1 scache'),
     l('postlog   unix-dgram n - n - 1 postlogd'),
+    ...(o.tlsMay === true
+      ? [l('tlsproxy  unix - - n - 0 tlsproxy'), l('tlsmgr    unix - - n 1000? 1 tlsmgr')]
+      : []),
   ].join('\n')}\n`;
 }
 

@@ -2,13 +2,15 @@
  * Rows of bench/postfix-compare and the markdown table made of them.
  *
  * Decides: per workload and system the median round (by msg/s) gives every figure; the ratio is
- * mxq's median over Postfix's median in the same run; latency percentiles are nearest-rank.
+ * each mxq system's median over Postfix's median in the same run (not for mxq@base); latency
+ * percentiles are nearest-rank; a TLS handshakes column when any row counted them.
  * Never: measures anything.
  */
 
 export interface Row {
   workload: string;
-  system: 'Postfix' | 'mxq' | 'mxq@base' | 'smtp-source';
+  /** 'Postfix', 'smtp-source', 'mxq', 'mxq@base', or 'mxq pool, shared|local'. */
+  system: string;
   rate: number;
   deliveries: number;
   cpuMsPerMsg: number | undefined;
@@ -17,6 +19,8 @@ export interface Row {
   /** release → 250 per delivery, ms. */
   latencies?: number[];
   conns: number;
+  /** STARTTLS commands the server saw per delivery (the TLS path only). */
+  tlsPerMsg?: number;
   dnsPerMsg?: number;
   redisCmdsPerMsg?: number;
 }
@@ -50,7 +54,7 @@ export function summarize(rows: Row[]): Summary[] {
     if (m !== undefined) out.push({ ...m, rounds: list.length, rates: list.map((r) => r.rate) });
   }
   for (const s of out) {
-    if (s.system !== 'mxq') continue;
+    if (!s.system.startsWith('mxq') || s.system === 'mxq@base') continue;
     const pf = out.find((x) => x.workload === s.workload && x.system === 'Postfix');
     if (pf !== undefined) s.ratio = s.rate / pf.rate;
   }
@@ -60,9 +64,10 @@ export function summarize(rows: Row[]): Summary[] {
 const f = (x: number | undefined, d = 2) => (x === undefined ? '–' : x.toFixed(d));
 
 export function renderTable(rows: Summary[]): string {
+  const tls = rows.some((r) => r.tlsPerMsg !== undefined);
   const out = [
-    '| Workload | System | msg/s (median) | rounds | CPU ms/msg (Redis) | peak RSS MiB | release→250 p50 / p99 ms | new conns/msg | DNS q/msg | Redis cmds/msg | mxq / Postfix |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| Workload | System | msg/s (median) | rounds | CPU ms/msg (Redis) | peak RSS MiB | release→250 p50 / p99 ms | new conns/msg |${tls ? ' TLS handshakes/msg |' : ''} DNS q/msg | Redis cmds/msg | mxq / Postfix |`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${tls ? '---:|' : ''}---:|---:|---:|`,
   ];
   for (const r of rows) {
     const lat = r.latencies ?? [];
@@ -73,7 +78,7 @@ export function renderTable(rows: Summary[]): string {
     out.push(
       `| ${r.workload} | ${r.system} | ${r.rate.toFixed(0)} | ${r.rounds} | ${cpu} | ${f(r.peakRssMiB, 0)} | ` +
         `${lat.length === 0 ? '–' : `${f(percentile(lat, 50), 0)} / ${f(percentile(lat, 99), 0)}`} | ` +
-        `${f(r.conns, 3)} | ${f(r.dnsPerMsg, 3)} | ${f(r.redisCmdsPerMsg, 1)} | ${r.ratio === undefined ? '' : `**${r.ratio.toFixed(2)}**`} |`,
+        `${f(r.conns, 3)} |${tls ? ` ${f(r.tlsPerMsg, 3)} |` : ''} ${f(r.dnsPerMsg, 3)} | ${f(r.redisCmdsPerMsg, 1)} | ${r.ratio === undefined ? '' : `**${r.ratio.toFixed(2)}**`} |`,
     );
   }
   return out.join('\n');

@@ -3,7 +3,8 @@
  *
  * Decides: message shapes (text bodies of 78-character lines after a few headers), recipients
  * (one at a relayhost, one at one of 10 domains by MX, or 10 at 10 domains), counts (scaled by
- * --quick), Redis fsync mode, and how many messages the sink must see for a drain to be complete.
+ * --quick), Redis fsync mode, the receiving path (plain sink, or STARTTLS behind a 20 ms RTT
+ * proxy), and how many messages the sink must see for a drain to be complete.
  * Never: starts anything.
  */
 import type { SendInput } from '../../src/queue/mail-queue.ts';
@@ -20,10 +21,17 @@ export interface Workload {
   fsync: 'everysec' | 'always';
   /** Deliveries the sink receives per message (one per destination domain). */
   perMessage: number;
+  /**
+   * The receiving side: Postfix's smtp-sink on loopback (undefined), or (issue 8's realistic path)
+   * a STARTTLS server behind a proxy adding 10 ms each way; both systems at TLS level `may` with
+   * their session reuse on, and mxq run as `mxq pool` once per --sharing mode.
+   */
+  path?: 'rtt20-starttls';
 }
 
 export function workloads(scale: number): Workload[] {
   const n = (x: number) => Math.max(50, Math.round(x * scale));
+  const fixed = Math.max(50, Math.round(2_000 * Math.min(1, 2 * scale)));
   return [
     {
       name: `${n(20_000)} × 2 KB, relayhost`,
@@ -69,6 +77,17 @@ export function workloads(scale: number): Workload[] {
       recipients: () => DOMAINS.map((d, j) => `r${j}@${d}`),
       fsync: 'everysec',
       perMessage: 10,
+    },
+    {
+      // Issue 8: 2,000 messages at scale 0.5 and above (fewer with --quick).
+      name: `${fixed} × 2 KB one destination over 20 ms RTT proxy + STARTTLS`,
+      count: fixed,
+      bodyBytes: 2048,
+      relay: true,
+      recipients: () => ['rcpt@relay.bench.test'],
+      fsync: 'everysec',
+      perMessage: 1,
+      path: 'rtt20-starttls',
     },
   ];
 }

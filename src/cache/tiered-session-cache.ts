@@ -4,7 +4,10 @@
  *
  * Decides: where an idle session goes (plaintext sessions, which can travel as a socket handle,
  * go to the host tier so that any process on the host can take them; TLS sessions stay local,
- * since TLS state cannot cross a process), the lookup order (local, then host), and what is
+ * since TLS state cannot cross a process; a session given back while this process still has
+ * other sessions taken by the same label in use stays local too: the process is busy with that
+ * destination and takes it again within a transaction's time, without two handle transfers
+ * through the supervisor), the lookup order (local, then host), and what is
  * counted: hits by tier and label kind, misses, stores by tier, local expiries, handovers; and,
  * with a recorder, every lookup by tier and result (a host lookup only after a local miss).
  * Never: probes or limits sessions (core/session-reuse.ts does), or decides labels.
@@ -24,6 +27,8 @@ export interface SessionCacheCounters {
   misses: number;
   storesLocal: number;
   storesHost: number;
+  /** Of storesLocal: sessions that could have gone to the host tier, kept for a busy label. */
+  keptBusy: number;
   /** Local-tier sessions not taken within their ttl (the local cache then closes them). */
   expiriesLocal: number;
   handovers: number;
@@ -47,11 +52,33 @@ export function createTieredSessionCache(p: {
     misses: 0,
     storesLocal: 0,
     storesHost: 0,
+    keptBusy: 0,
     expiriesLocal: 0,
     handovers: 0,
   };
   // Local-tier sessions waiting to be taken, to count the ones that expire instead.
   const waiting = new Map<SmtpSession, ReturnType<typeof setTimeout>>();
+  // Sessions taken (from either tier) and not given back yet, by the label they were taken by.
+  const inUse = new Map<string, Set<SmtpSession>>();
+  const takenBy = new WeakMap<SmtpSession, string>();
+  const taken = (label: string, session: SmtpSession): void => {
+    const set = inUse.get(label);
+    if (set === undefined) inUse.set(label, new Set([session]));
+    else set.add(session);
+    takenBy.set(session, label);
+  };
+  /** Other sessions of `label` still in use here (closed ones are dropped on the way). */
+  const givenBack = (session: SmtpSession): number => {
+    const label = takenBy.get(session);
+    if (label === undefined) return 0;
+    takenBy.delete(session);
+    const set = inUse.get(label);
+    if (set === undefined) return 0;
+    set.delete(session);
+    for (const other of set) if (!other.isUsable()) set.delete(other);
+    if (set.size === 0) inUse.delete(label);
+    return set.size;
+  };
   const hit = (tier: 'Local' | 'Host', label: string): void => {
     const kind = labelKind(label) === 'dest' ? 'Dest' : 'Endpoint';
     c[`hits${tier}${kind}`] = (c[`hits${tier}${kind}`] ?? 0) + 1;
@@ -64,6 +91,7 @@ export function createTieredSessionCache(p: {
         waiting.delete(local);
         hit('Local', label);
         p.recorder?.sessionCacheLookup('local', 'hit');
+        taken(label, local);
         return local;
       }
       p.recorder?.sessionCacheLookup('local', 'miss');
@@ -72,16 +100,21 @@ export function createTieredSessionCache(p: {
       if (host !== undefined) {
         hit('Host', label);
         c.handovers++;
+        taken(label, host);
         return host;
       }
       c.misses++;
       return undefined;
     },
     async put(labels: string[], session: SmtpSession, ttlMs: number) {
-      if (p.host !== undefined && ttlMs > 0 && labels.length > 0 && p.host.put(labels, session, ttlMs)) {
-        c.storesHost++;
-        c.handovers++;
-        return;
+      const busy = givenBack(session) > 0;
+      if (p.host !== undefined && ttlMs > 0 && labels.length > 0) {
+        if (busy) c.keptBusy++;
+        else if (p.host.put(labels, session, ttlMs)) {
+          c.storesHost++;
+          c.handovers++;
+          return;
+        }
       }
       c.storesLocal++;
       await p.local.put(labels, session, ttlMs);

@@ -17,6 +17,7 @@ import { checkPoolMetricsListen, openPoolMetrics } from '../metrics/pool-metrics
 import { createSupervisor } from '../pool/supervisor.ts';
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
+import { redisUrlProblem } from '../queue/redis-target.ts';
 import { readMxqEnv } from '../runtime/env.ts';
 import { createLogger } from '../runtime/logger.ts';
 import {
@@ -107,6 +108,11 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof EmbeddedRedisUnavailable)) throw err;
     return fail('pool', EXIT.UNAVAILABLE, err.message);
+  }
+  const badUrl = redisUrlProblem(redis.url);
+  if (badUrl !== undefined) {
+    await redis.embedded?.stop();
+    return fail('pool', EXIT.CONFIG, badUrl);
   }
   const childArgs = ['worker', '--redis', redis.url, '--prefix', prefix];
   for (const k of PASSED) {

@@ -12,6 +12,7 @@
 import type { DeliveryOptionsInput } from '../core/options.ts';
 import { createMailQueue, type MailQueue, MailQueueInputError } from '../queue/mail-queue.ts';
 import { probeRedis, RedisUnavailableError, redisTroubleOf } from '../queue/redis-probe.ts';
+import { redisUrlProblem } from '../queue/redis-target.ts';
 import { DEFAULT_QUEUE_PREFIX, readMxqEnv } from '../runtime/env.ts';
 import { findEmbeddedRedis } from '../workers/embedded-redis.ts';
 import { CliError, callerPath, EXIT, escapeControls } from './cli-kit.ts';
@@ -62,6 +63,8 @@ export async function openQueueFromArgs(args: ConnectionArgs): Promise<MailQueue
   const env = readMxqEnv();
   const options = await optionsFromArgs(args);
   const redis = await redisFromArgs(args);
+  const badUrl = redisUrlProblem(redis);
+  if (badUrl !== undefined) throw new CliError(EXIT.CONFIG, badUrl);
   try {
     await probeRedis(redis, { timeoutMs: 5000 });
   } catch (err) {

@@ -14,7 +14,8 @@ Run delivery workers. Without --redis or REDIS_URL, starts (or joins) the embedd
 under ./var/redis (AOF on). Log lines (JSON, pino) go to stdout. SIGTERM/SIGINT drain.
 
   --concurrency N         deliveries at once (default 10)
-  --redis URL             redis:// or rediss:// URL (default REDIS_URL, else the embedded one)
+  --redis URL             redis:// or rediss:// URL, rediss://…?tls_ca_file=F[&tls_cert_file=F&tls_key_file=F]
+                          (default REDIS_URL, else the embedded one; docs/cli.md)
   --prefix P              queue key prefix (default MXQ_PREFIX, else {mxq})
   --config FILE           JSON delivery options (docs/configuration.md), relative to the current directory
   --allow-unsafe-redis    run on a Redis that could lose mail (no AOF, evicting policy)
@@ -27,7 +28,7 @@ under ./var/redis (AOF on). Log lines (JSON, pino) go to stdout. SIGTERM/SIGINT 
   --metrics-token T       bearer token for /metrics (also MXQ_METRICS_TOKEN); needed off loopback
 
 exit: 0 drained, 64 usage, 66 no such --config, 69 Redis unreachable or no redis-server,
-      77 Redis password refused, 78 bad --config or unsafe Redis (docs/cli.md)
+      77 Redis password refused, 78 bad --config, bad --redis URL or unsafe Redis (docs/cli.md)
 `;
 
 function metricsArgs(listen: string | undefined, token: string | undefined) {

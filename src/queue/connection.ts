@@ -1,8 +1,8 @@
 /**
  * Redis connections of the queue client.
  *
- * Decides: how a `redis://` / `rediss://` URL, a `redis-sentinel://` URL, a `redis-cluster://` URL
- * (redis-target.ts) or ioredis options (Sentinel: `{ sentinels, name }`) become an ioredis client;
+ * Decides: how a `redis://` / `rediss://` URL (with its TLS files: `?tls_ca_file=…`), a
+ * `redis-sentinel://` URL, a `redis-cluster://` URL (redis-target.ts) or ioredis options (Sentinel: `{ sentinels, name }`) become an ioredis client;
  * producer connections keep ioredis's fail-fast retry default.
  * Never: logs the URL (it may carry a password); reads the environment.
  *
@@ -34,13 +34,13 @@ function createCluster(url: string, extra: RedisOptions): Cluster | undefined {
 /** A new ioredis client. Connection errors surface on commands; the 'error' event is observed. */
 export function createRedisClient(input: RedisConnectionInput, extra: RedisOptions = {}): Redis {
   const cluster = typeof input === 'string' ? createCluster(input, extra) : undefined;
-  const target = typeof input === 'string' ? redisTarget(input) : input;
+  const target = typeof input === 'string' ? redisTarget(input) : { options: input };
   const client =
     cluster !== undefined
       ? (cluster as unknown as Redis)
-      : typeof target === 'string'
-        ? new Redis(target, extra)
-        : new Redis({ ...target, ...extra });
+      : target.url !== undefined
+        ? new Redis(target.url, { ...target.options, ...extra })
+        : new Redis({ ...target.options, ...extra });
   client.on('error', () => {
     // ioredis retries by itself; a failing command rejects with the cause.
   });

@@ -8,7 +8,8 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { createRedisClient } from './connection.ts';
-import { clusterTarget, isClusterUrl } from './redis-target.ts';
+import { clusterTarget, redisTarget } from './redis-target.ts';
+import { splitRedisUrlQuery } from './redis-tls.ts';
 
 export type RedisTrouble = 'unreachable' | 'auth';
 
@@ -42,9 +43,13 @@ export function redisWhere(input: string | RedisOptions): string {
     return `${input.host ?? '127.0.0.1'}:${input.port ?? 6379}`;
   }
   try {
-    const cluster = clusterTarget(input);
+    // without the query: naming the place reads no TLS file
+    const { url } = splitRedisUrlQuery(input);
+    const cluster = clusterTarget(url);
     if (cluster !== undefined) return `cluster ${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
-    const u = new URL(input);
+    const target = redisTarget(url);
+    if (target.url === undefined) return redisWhere(target.options);
+    const u = new URL(url);
     return `${u.hostname}:${u.port || '6379'}`;
   } catch {
     return 'the configured Redis';
@@ -64,13 +69,11 @@ export async function probeRedis(
     enableOfflineQueue: false,
     connectTimeout: timeoutMs,
     retryStrategy: () => null,
+    // Sentinel: ask each sentinel once, then give up (the default retries forever)
+    sentinelRetryStrategy: () => null,
   };
   const client =
-    typeof input === 'string'
-      ? isClusterUrl(input)
-        ? createRedisClient(input, base)
-        : new Redis(input, base)
-      : new Redis({ ...input, ...base });
+    typeof input === 'string' ? createRedisClient(input, base) : new Redis({ ...input, ...base });
   let lastError = '';
   client.on('error', (err: Error) => {
     lastError = err.message;

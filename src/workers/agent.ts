@@ -32,6 +32,7 @@ import { systemRandom } from '../runtime/random.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
 import { runUnderLease } from './destination-gate.ts';
+import { createLocalLeaseQueue } from './local-lease-queue.ts';
 
 /** An attempt request; with `route`, nexthop and protocol are decided by the worker. */
 export interface RoutedAttemptRequest extends AttemptRequest {
@@ -95,6 +96,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
   const cache = deps.sessionCache ?? countCacheLookups(createLocalSessionCache(), deps.metrics, 'local');
   const random = systemRandom();
   const meter = deps.metrics === undefined ? {} : { meter: createLeaseMeter(deps.metrics) };
+  const local = createLocalLeaseQueue();
   // --- tls (issue 14): MTA-STS, DANE, TLSRPT adapters when their options are on ---
   const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState, ...extras };
@@ -125,7 +127,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
       const { route } = decided;
       const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
       const run = () => runAttempt(routed, attemptDeps, opts);
-      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, ...meter };
+      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, local, ...meter };
       const result =
         gate.leases === undefined
           ? await run()

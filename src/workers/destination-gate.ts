@@ -6,8 +6,11 @@
  * of its TTL while the attempt runs (a dead process's lease expires by itself); that a suspended
  * destination defers every recipient without connecting, with Postfix's wording; that a busy
  * destination throws DestinationBusyError (the processor delays the job without counting an
- * attempt or a backoff step). A lease is held for the whole attempt (one delivery agent, one
- * connection at a time) and returned when the attempt ends; idle cached sessions hold no lease,
+ * attempt or a backoff step), unless this process holds a lease of it: then the attempt first
+ * waits in place for a local release (local-lease-queue.ts), up to destinationLeaseWait, with at
+ * most as many attempts waiting as the process holds leases of the destination. A lease
+ * is held for the whole attempt (one delivery agent, one connection at a time) and returned when
+ * the attempt ends; idle cached sessions hold no lease,
  * as Postfix's scache sessions are outside qmgr's concurrency count. Redis trouble while
  * releasing is logged: the lease then expires after its TTL.
  * Never: decides limits or feedback (core/destination.ts), retries.
@@ -25,6 +28,10 @@ import type { Clock, DestinationFeedback, DestinationLeases, Logger } from '../c
 import { deferEveryRecipient } from '../core/route.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import type { LeaseMeter } from '../metrics/lease-meter.ts';
+import type { LocalLeaseQueue } from './local-lease-queue.ts';
+
+/** Most lease requests of one attempt waiting in place (each needs a local release or a timeout). */
+const MAX_IN_PLACE_TRIES = 1000;
 
 /** No lease free for this destination now: ask again after `retryInMs`. */
 export class DestinationBusyError extends Error {
@@ -47,6 +54,13 @@ export interface GateDeps {
   logger: Logger;
   /** Lease and suspension metrics (lease-meter.ts); none when metrics are off. */
   meter?: LeaseMeter;
+  /**
+   * This process's leases and in-place waiters (local-lease-queue.ts). With it, an attempt that
+   * finds no free lease while this process holds one of the destination waits in place for a
+   * local release, up to `destinationLeaseWait` in all (at most one waiter per local holder),
+   * before the job is sent away to wait.
+   */
+  local?: LocalLeaseQueue;
 }
 
 export async function runUnderLease(
@@ -59,8 +73,23 @@ export async function runUnderLease(
   const params = destinationParams(dest, deps.opts);
   const leaseId = randomUUID();
   const waiterId = `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
-  const startedAt = clock.now();
-  const grant = await leases.acquire(dest, leaseId, params, startedAt, waiterId);
+  const askedAt = clock.now();
+  let grant = await leases.acquire(dest, leaseId, params, askedAt, waiterId);
+  // In place: a local holder of the destination will give its lease back soon (the backlog case);
+  // being woken by it beats a round trip through BullMQ's delayed set.
+  for (
+    let tries = 0;
+    grant.kind === 'busy' && deps.local !== undefined && tries < MAX_IN_PLACE_TRIES;
+    tries++
+  ) {
+    const left = askedAt + params.busyWaitMs - clock.now();
+    // At most one waiter per local holder: the rest go away at once, so that a saturated
+    // destination does not keep every job slot of the process from other destinations.
+    if (left <= 0 || deps.local.waiting(dest) >= deps.local.held(dest)) break;
+    await deps.local.wait(dest, Math.min(left, grant.retryInMs), req.signal);
+    if (req.signal?.aborted) break;
+    grant = await leases.acquire(dest, leaseId, params, clock.now(), waiterId);
+  }
   if (grant.kind === 'busy') {
     deps.meter?.busy(dest);
     throw new DestinationBusyError(dest, grant.retryInMs);
@@ -72,6 +101,8 @@ export async function runUnderLease(
     );
     return deferEveryRecipient(req, softStatus(grant.status), suspendedText(grant.reason));
   }
+  const startedAt = clock.now();
+  deps.local?.acquired(dest);
   deps.meter?.acquired(dest, grant.probe);
   if (grant.probe)
     logger.info(
@@ -97,10 +128,15 @@ export async function runUnderLease(
     return result;
   } finally {
     clearInterval(renew);
+    const now = clock.now();
+    const releasing = leases.release(dest, leaseId, params, feedback, now, now - startedAt);
+    // The freed lease, and after a success the window's growth (slow start), for local waiters.
+    // They ask again at once: their requests leave behind this release on the store's one
+    // connection (commands keep their order), a round trip sooner than after its reply; one
+    // that overtook it would only be told "busy" and wait again.
+    deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
     try {
-      const now = clock.now();
-      const outcome = await leases.release(dest, leaseId, params, feedback, now, now - startedAt);
-      deps.meter?.released(dest, outcome);
+      deps.meter?.released(dest, await releasing);
     } catch (err) {
       deps.meter?.released(dest, undefined);
       logger.warn(

@@ -4,8 +4,11 @@
  * Decides: Redis is safe when `maxmemory-policy` is `noeviction` (any other policy may evict jobs
  * or bodies when memory is full) and AOF is on (`appendonly yes`). RDB snapshots alone (a
  * non-empty `save`) are not enough: mail acknowledged after the last snapshot is lost when Redis
- * stops, so they are refused like no persistence at all. Facts come from CONFIG GET, or from INFO when a
- * managed host blocks CONFIG. Unknown facts count as unsafe; the caller may override.
+ * stops, so they are refused like no persistence at all. Facts come from INFO first (`memory`:
+ * maxmemory_policy, `persistence`: aof_enabled), so an ACL user without CONFIG (G29) is checked
+ * without a single denied command; CONFIG GET is asked only for what INFO did not answer, and for
+ * `save` when AOF is off (only to word the refusal). Unknown facts count as unsafe and are named
+ * as unknown; the caller may override.
  * With a Redis Cluster the facts are read from every primary, and any unsafe primary makes the
  * whole unsafe (its problems name the node).
  * Never: changes Redis configuration.
@@ -24,27 +27,37 @@ export interface RedisSafetyVerdict {
   problems: string[];
 }
 
-/** Pure verdict over the facts. */
+/** Pure verdict over the facts (undefined = not known: neither INFO nor CONFIG GET answered). */
 export function judgeRedisSafety(f: RedisSafetyFacts): RedisSafetyVerdict {
   const problems: string[] = [];
   if (f.maxmemoryPolicy === undefined)
-    problems.push('maxmemory-policy is unknown (CONFIG GET and INFO refused)');
+    problems.push('maxmemory-policy is unknown (neither INFO memory nor CONFIG GET answered)');
   else if (f.maxmemoryPolicy !== 'noeviction') {
     problems.push(
       `maxmemory-policy is "${f.maxmemoryPolicy}"; it must be "noeviction" or Redis may evict queued mail`,
     );
   }
-  const aof = f.appendonly === 'yes';
-  const rdb = f.save !== undefined && f.save.trim() !== '';
-  if (!aof && !rdb) {
+  if (f.appendonly === undefined) {
     problems.push(
-      'no persistence: appendonly is not "yes" and save is empty; a Redis restart would lose queued mail',
+      'persistence is unknown (neither INFO persistence nor CONFIG GET answered): cannot tell whether ' +
+        'a Redis restart would keep queued mail',
     );
-  } else if (!aof) {
-    problems.push(
-      `RDB snapshots only (save "${f.save ?? ''}", appendonly no): mail accepted after the last snapshot ` +
-        'would be lost when Redis stops; turn on appendonly yes',
-    );
+  } else if (f.appendonly !== 'yes') {
+    if (f.save === undefined) {
+      problems.push(
+        'appendonly is not "yes" (AOF off; whether RDB snapshots are on is unknown: CONFIG GET save ' +
+          'refused): mail accepted after the last snapshot, if any, would be lost when Redis stops',
+      );
+    } else if (f.save.trim() === '') {
+      problems.push(
+        'no persistence: appendonly is not "yes" and save is empty; a Redis restart would lose queued mail',
+      );
+    } else {
+      problems.push(
+        `RDB snapshots only (save "${f.save}", appendonly no): mail accepted after the last snapshot ` +
+          'would be lost when Redis stops; turn on appendonly yes',
+      );
+    }
   }
   return { safe: problems.length === 0, problems };
 }
@@ -54,9 +67,17 @@ async function configGet(redis: Redis, name: string): Promise<string | undefined
     const reply = (await redis.config('GET', name)) as unknown;
     if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
   } catch {
-    // CONFIG may be renamed or disabled on managed hosts: fall back to INFO.
+    // CONFIG may be refused (ACL), renamed or disabled on managed hosts: the fact stays unknown.
   }
   return undefined;
+}
+
+async function infoSection(redis: Redis, section: string): Promise<string> {
+  try {
+    return await redis.info(section);
+  } catch {
+    return ''; // INFO refused (ACL): CONFIG GET may still answer
+  }
 }
 
 function infoField(info: string, field: string): string | undefined {
@@ -64,21 +85,19 @@ function infoField(info: string, field: string): string | undefined {
   return m?.[1]?.trim();
 }
 
-/** Read the facts from a live Redis. */
+/** Read the facts from a live Redis: INFO first, CONFIG GET only for what INFO left open. */
 export async function readRedisSafetyFacts(redis: Redis): Promise<RedisSafetyFacts> {
   const facts: RedisSafetyFacts = {};
-  const policy = await configGet(redis, 'maxmemory-policy');
-  const appendonly = await configGet(redis, 'appendonly');
-  const save = await configGet(redis, 'save');
-  if (policy !== undefined) facts.maxmemoryPolicy = policy;
+  const policy = infoField(await infoSection(redis, 'memory'), 'maxmemory_policy');
+  const aof = infoField(await infoSection(redis, 'persistence'), 'aof_enabled');
+  const p = policy ?? (await configGet(redis, 'maxmemory-policy'));
+  if (p !== undefined) facts.maxmemoryPolicy = p;
+  const appendonly = aof !== undefined ? (aof === '1' ? 'yes' : 'no') : await configGet(redis, 'appendonly');
   if (appendonly !== undefined) facts.appendonly = appendonly;
-  if (save !== undefined) facts.save = save;
-  if (policy === undefined || appendonly === undefined) {
-    const info = await redis.info().catch(() => '');
-    const p = infoField(info, 'maxmemory_policy');
-    const aof = infoField(info, 'aof_enabled');
-    if (facts.maxmemoryPolicy === undefined && p !== undefined) facts.maxmemoryPolicy = p;
-    if (facts.appendonly === undefined && aof !== undefined) facts.appendonly = aof === '1' ? 'yes' : 'no';
+  if (appendonly !== undefined && appendonly !== 'yes') {
+    // unsafe either way; `save` only tells "no persistence" from "RDB snapshots only"
+    const save = await configGet(redis, 'save');
+    if (save !== undefined) facts.save = save;
   }
   return facts;
 }
@@ -102,6 +121,11 @@ export function unsafeRedisMessage(v: RedisSafetyVerdict): string {
     'mxq worker: refusing to start: this Redis could lose queued mail:',
     ...v.problems.map((p) => `  - ${p}`),
     'Fix: redis-server --appendonly yes --maxmemory-policy noeviction (or CONFIG SET both),',
+    ...(v.problems.some((p) => p.includes('unknown (neither INFO'))
+      ? [
+          'the check reads INFO memory and INFO persistence: give the Redis user +info (CONFIG is not needed),',
+        ]
+      : []),
     'or start with --allow-unsafe-redis to accept the risk (tests, throw-away setups).',
   ].join('\n');
 }

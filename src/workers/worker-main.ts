@@ -7,6 +7,7 @@ import { openWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics
 import { createRedisClient } from '../queue/connection.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { probeRedis, RedisUnavailableError } from '../queue/redis-probe.ts';
+import { redisUrlProblem } from '../queue/redis-target.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import {
   type EmbeddedRedis,
@@ -141,6 +142,12 @@ async function runWorker(a: WorkerMainArgs, metrics: WorkerMetrics | undefined):
     a.stderr.write(
       `mxq worker: started redis-server on 127.0.0.1:${embedded.port} (AOF under ${embedded.dir})\n`,
     );
+  }
+  const badUrl = redisUrlProblem(url);
+  if (badUrl !== undefined) {
+    a.stderr.write(`mxq worker: ${badUrl}\n`);
+    await embedded?.stop();
+    return 78;
   }
   try {
     try {

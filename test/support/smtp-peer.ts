@@ -96,6 +96,9 @@ export interface ReceivedMessage {
   /** As on the wire, before un-stuffing: bytes after the 354 up to and including the CRLF before the final ".". */
   body: Buffer;
   tls: boolean;
+  /** Connection number and Date.now() when the final "." was read. */
+  conn: number;
+  at: number;
 }
 export interface SmtpPeer {
   host: string;
@@ -103,7 +106,8 @@ export interface SmtpPeer {
   socketPath?: string;
   connections: number;
   messages: ReceivedMessage[];
-  commands: Array<{ conn: number; line: string; tls: boolean }>;
+  /** `at`: Date.now() when the line was read (benchmarks derive per-session timelines from it). */
+  commands: Array<{ conn: number; line: string; tls: boolean; at: number }>;
   setScript(s: PeerScript): void;
   stop(): Promise<void>;
 }
@@ -181,7 +185,7 @@ export async function startSmtpPeer(opts: PeerOptions = {}): Promise<SmtpPeer> {
     const state = patchConnection(conn, {
       connNo: no,
       script: () => ctx.script,
-      record: (line, tls) => commands.push({ conn: no, line, tls }),
+      record: (line, tls) => commands.push({ conn: no, line, tls, at: Date.now() }),
       extraEhloKeywords: () => (opts.chunking ? ['CHUNKING'] : []),
     });
     conns.set(conn.id, { no, state });
@@ -211,6 +215,8 @@ export async function startSmtpPeer(opts: PeerOptions = {}): Promise<SmtpPeer> {
           rcptParams: env.rcptTo.map((r) => params(r.args)),
           body: wireBody(c?.state.wire ?? []),
           tls: session.secure,
+          conn: c?.no ?? 0,
+          at: Date.now(),
         });
         if (c) c.state.wire = [];
         if (s.disconnectAt === 'dot') return void c?.state.socket().destroy();

@@ -1,7 +1,7 @@
 /**
  * The worker's two-tier SessionCache and the IPC client of the host tier, with a scripted channel:
- * where sessions go (plaintext → host, TLS → local), lookup order, request ids, timeouts, late
- * replies, counters.
+ * where sessions go (plaintext → host, TLS → local, a busy label's sessions → local), lookup order,
+ * request ids, timeouts, late replies, counters.
  */
 import type { Socket } from 'node:net';
 import { expect, it } from 'vitest';
@@ -123,5 +123,44 @@ it('counts a local session that nobody took within its ttl as an expiry', async 
   expect(await cache.take(DEST)).toBe(taken);
   await new Promise((r) => setTimeout(r, 60));
   expect(cache.counters()).toMatchObject({ expiriesLocal: 1, storesLocal: 2, hitsLocalDest: 1 });
+  await cache.close();
+});
+
+it('a session given back while another one of its label is in use here stays local; the last goes to the host tier', async () => {
+  const ch = channel();
+  const host = createHostCacheClient({ ipc: ch.ipc, resume: () => fakeSession(false) });
+  const cache = createTieredSessionCache({ local: createLocalSessionCache(), host });
+  const takeFromHost = async () => {
+    const taking = cache.take(EP);
+    await Promise.resolve();
+    const req = ch.sent.at(-1)?.msg;
+    if (req?.t !== 'cache-take') throw new Error('no take request');
+    host.onMessage(
+      { t: 'cache-hit', reqId: req.reqId, state: fakeSession(false).state, labels: [EP] },
+      fakeSocket(),
+    );
+    const s = await taking;
+    if (s === undefined) throw new Error('no session');
+    return s;
+  };
+  const a = await takeFromHost();
+  const b = await takeFromHost();
+  expect(ch.sent).toHaveLength(2);
+  // b is still in use: a stays in this process, and the next take finds it without asking
+  await cache.put([EP], a, 2000);
+  expect(ch.sent).toHaveLength(2);
+  expect(await cache.take(EP)).toBe(a);
+  expect(ch.sent).toHaveLength(2);
+  await cache.put([EP], b, 2000);
+  expect(ch.sent).toHaveLength(2);
+  // a is the last one in use: it goes to the host tier for any process
+  await cache.put([EP], a, 2000);
+  expect(ch.sent.map((s) => s.msg.t)).toEqual(['cache-take', 'cache-take', 'cache-put']);
+  expect(cache.counters()).toMatchObject({
+    keptBusy: 2,
+    storesLocal: 2,
+    storesHost: 1,
+    hitsLocalEndpoint: 1,
+  });
   await cache.close();
 });

@@ -24,10 +24,23 @@ describe('judgeRedisSafety', () => {
     expect(v.safe).toBe(false);
     expect(v.problems.join()).toContain('no persistence');
   });
-  it('unknown facts are unsafe, and the message names the override', () => {
+  it('unknown facts are unsafe, named as unknown, and the message names the override and +info', () => {
     const v = judgeRedisSafety({});
     expect(v.safe).toBe(false);
     expect(v.problems).toHaveLength(2);
+    expect(v.problems[0]).toContain('maxmemory-policy is unknown');
+    expect(v.problems[1]).toContain('persistence is unknown');
     expect(unsafeRedisMessage(v)).toContain('--allow-unsafe-redis');
+    expect(unsafeRedisMessage(v)).toContain('+info');
+  });
+  it('AOF off with `save` unknown (CONFIG refused) is unsafe and says the snapshots are unknown', () => {
+    const v = judgeRedisSafety({ maxmemoryPolicy: 'noeviction', appendonly: 'no' });
+    expect(v.safe).toBe(false);
+    expect(v.problems).toHaveLength(1);
+    expect(v.problems[0]).toContain('whether RDB snapshots are on is unknown');
+    expect(unsafeRedisMessage(v)).not.toContain('+info');
+  });
+  it('AOF on is safe whatever `save` is, known or not', () => {
+    expect(judgeRedisSafety({ maxmemoryPolicy: 'noeviction', appendonly: 'yes' }).safe).toBe(true);
   });
 });
