@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { DestinationFeedback, DestinationLeases, DestinationParams, LeaseGrant } from '../core/ports.ts';
-import { type LuaScript, luaScript, runScript } from '../queue/lua.ts';
+import { type LuaScript, luaScript, scriptRunner } from '../queue/lua.ts';
 import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from './lease-scripts.ts';
 
 export const STATE_TTL_MS = 7 * 86_400_000;
@@ -36,8 +36,10 @@ const ACQUIRE = luaScript(ACQUIRE_LUA);
 const RENEW = luaScript(RENEW_LUA);
 const RELEASE = luaScript(RELEASE_LUA);
 
+// One runner per store: the first call of each script goes by text, so calls keep their order on
+// the connection (destination-gate.ts wakes local waiters as a release is sent).
 function evaluator(redis: Redis): Eval {
-  return (script, keys, args) => runScript(redis, script, keys, args);
+  return scriptRunner(redis);
 }
 
 function asStrings(x: unknown): string[] {

@@ -40,6 +40,15 @@ function send(
   return buffers ? r.evalshaBuffer(script.sha, numKeys, ...rest) : r.evalsha(script.sha, numKeys, ...rest);
 }
 
+const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
+
+function argv(
+  keys: readonly string[],
+  args: ReadonlyArray<string | number | Buffer>,
+): Array<string | Buffer> {
+  return [...keys, ...args.map((a) => (Buffer.isBuffer(a) ? a : String(a)))];
+}
+
 /** Run `script` with `keys` and `args`; `buffers`: bulk replies as Buffers instead of strings. */
 export async function runScript(
   redis: Redis,
@@ -48,11 +57,39 @@ export async function runScript(
   args: ReadonlyArray<string | number | Buffer>,
   buffers = false,
 ): Promise<unknown> {
-  const rest = [...keys, ...args.map((a) => (Buffer.isBuffer(a) ? a : String(a)))];
+  const rest = argv(keys, args);
   try {
     return await send(redis, script, false, keys.length, rest, buffers);
   } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    if (!isNoScript(err)) throw err;
     return send(redis, script, true, keys.length, rest, buffers);
   }
+}
+
+export type ScriptRunner = (
+  script: LuaScript,
+  keys: readonly string[],
+  args: ReadonlyArray<string | number | Buffer>,
+) => Promise<unknown>;
+
+/**
+ * runScript for one connection whose calls must reach Redis in the order they are made (the
+ * destination leases: a woken waiter's acquire follows the release that woke it). The first call
+ * of each script goes by text (EVAL loads it), later ones by digest: on a fresh server an
+ * EVALSHA answered NOSCRIPT would be sent again after calls made later. Only a server that lost
+ * its scripts while in use (restart, failover) still sees that one retry out of order.
+ */
+export function scriptRunner(redis: Redis): ScriptRunner {
+  const sent = new Set<string>();
+  return async (script, keys, args) => {
+    const rest = argv(keys, args);
+    const byText = !sent.has(script.sha);
+    sent.add(script.sha);
+    try {
+      return await send(redis, script, byText, keys.length, rest, false);
+    } catch (err) {
+      if (byText || !isNoScript(err)) throw err;
+      return send(redis, script, true, keys.length, rest, false);
+    }
+  };
 }

@@ -1,11 +1,12 @@
 /**
  * lua.ts against a real redis-server: a script runs by digest (EVALSHA) once the server knows
  * it, falls back to EVAL after SCRIPT FLUSH (as after a Redis restart), keeps binary replies as
- * Buffers when asked, and passes other script errors through.
+ * Buffers when asked, and passes other script errors through; a connection's scriptRunner sends
+ * each script's first call by text, so calls keep their order even on a fresh server.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { luaScript, runScript } from '../../../src/queue/lua.ts';
+import { luaScript, runScript, scriptRunner } from '../../../src/queue/lua.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 
 let server: RedisHandle;
@@ -38,6 +39,24 @@ it('runs by digest, and by text only when the server does not know the script', 
   await redis.script('FLUSH');
   expect(await runScript(redis, incr, ['{lua}:n'], [1])).toBe(6);
   expect(await calls('eval')).toBe(eval0 + 2);
+});
+
+it('scriptRunner: the first call by text, then by digest; a flushed script is sent again', async () => {
+  const run = scriptRunner(redis);
+  const append = luaScript("return redis.call('RPUSH', KEYS[1], ARGV[1])");
+  await redis.script('FLUSH');
+  const [eval0, sha0] = [await calls('eval'), await calls('evalsha')];
+  // Three calls made in a row: all reach Redis in that order (no NOSCRIPT retry overtaken).
+  await Promise.all([
+    run(append, ['{lua}:l'], ['a']),
+    redis.rpush('{lua}:l', 'b'),
+    run(append, ['{lua}:l'], ['c']),
+  ]);
+  expect(await redis.lrange('{lua}:l', 0, -1)).toEqual(['a', 'b', 'c']);
+  expect(await calls('eval')).toBe(eval0 + 1);
+  expect(await calls('evalsha')).toBe(sha0 + 1);
+  await redis.script('FLUSH');
+  expect(await run(append, ['{lua}:l'], ['d'])).toBe(4);
 });
 
 it('returns bulk replies as Buffers when asked, strings otherwise', async () => {
