@@ -7,7 +7,8 @@
  *
  * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--only REGEX] [--no-write]
  *      (TLS path: [--pool-concurrency 10,20] [--sharing shared,local]; aids: --mxq-only, --cpu-prof DIR,
- *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE)
+ *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE, --concurrency N (job slots
+ *      per mxq worker process), --rss-samples FILE (worker VmRSS every second of each mxq drain))
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
  * clock runs from release until the sink has counted the last message), the figures (median
@@ -38,8 +39,9 @@ import { startSmtpPeer } from '../../test/support/smtp-peer.ts';
 import { startDelayingProxy } from '../delaying-proxy.ts';
 import { commandBreakdown, commandStats, prepareMxqRound } from './mxq-side.ts';
 import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
-import { cpuDelta, cpuSample, peakRssKiB } from './proc-stats.ts';
+import { cpuDelta, cpuSample, peakRssKiB, rssKiB } from './proc-stats.ts';
 import { type Row, renderTable, summarize } from './report.ts';
+import { type RssSample, rssCsv, summarizeRss } from './rss-trace.ts';
 import { formatTimeline, sessionTimeline } from './session-timeline.ts';
 import { DOMAINS, messageOf, sendInput, type Workload, workloads } from './workloads.ts';
 
@@ -68,6 +70,10 @@ const { values } = parseArgs({
     // Before/after: also fill and drain with this other checkout's send() and workers, interleaved,
     // labelled "mxq@base".
     'base-root': { type: 'string' },
+    // Job slots per mxq worker process on the plain-sink workloads (default: 20 / --processes).
+    concurrency: { type: 'string' },
+    // Sample each mxq worker's VmRSS every second of a drain; summary to stderr, samples (CSV) to this file.
+    'rss-samples': { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -76,6 +82,7 @@ const SCALE = Number(values.scale ?? (quick ? 0.1 : 0.5));
 const MAX_DRAIN_MS = Number(values['max-drain']) * 1000;
 const PROCESSES = Number(values.processes);
 const TOTAL_CONCURRENCY = 20;
+const SLOTS = Number(values.concurrency ?? Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -171,7 +178,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const only = values.only === undefined ? undefined : new RegExp(values.only);
   const chosen = workloads(SCALE).filter((x) => only === undefined || only.test(x.name));
-  if (chosen.some((w) => w.path === undefined)) rows.push(await rawCeiling(counters));
+  if (values['mxq-only'] !== true && chosen.some((w) => w.path === undefined))
+    rows.push(await rawCeiling(counters));
   for (const w of chosen) {
     log(`workload: ${w.name}`);
     const tlsPath = w.path === 'rtt20-starttls' ? await startTlsPath() : undefined;
@@ -198,7 +206,7 @@ async function main(): Promise<void> {
               concurrency: c,
             })),
           )
-        : [{ label: 'mxq' }];
+        : [{ label: 'mxq', concurrency: SLOTS }];
     for (let r = 0; r < ROUNDS; r++) {
       const from = rows.length;
       const traced = async (f: () => Promise<Row>): Promise<void> => {
@@ -228,7 +236,7 @@ async function main(): Promise<void> {
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${gitCommit()}, ` +
       `load average before ${load0.toFixed(1)}, after ${loadavg()[0]?.toFixed(1)}, run time ${minutes} min.`,
     `Command: \`npm run bench:postfix${argv === '' ? '' : ` -- ${argv}`}\` (rounds ${ROUNDS}, scale ${SCALE}, ` +
-      `mxq ${PROCESSES} worker processes × ${TOTAL_CONCURRENCY / PROCESSES}, Postfix ` +
+      `mxq ${PROCESSES} worker processes × ${SLOTS}, Postfix ` +
       'default_destination_concurrency_limit 20).',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${postfixVersion()}, ${redisVersion()}.`,
   ].join('\n');
@@ -400,8 +408,24 @@ async function mxqRound(
     const cpuW0 = cpuSample(roots.slice(0, -1));
     const cpuR0 = cpuSample(roots.slice(-1));
     const t0 = Date.now();
+    const rss: RssSample[] = [];
+    const sampler =
+      values['rss-samples'] === undefined
+        ? undefined
+        : setInterval(() => {
+            const seconds = (Date.now() - t0) / 1000;
+            rss.push({
+              seconds,
+              delivered: counters().mesg - before.mesg,
+              rssMiB: rssKiB(roots.slice(0, -1)) / 1024,
+            });
+          }, 1000);
     await round.resume();
-    const t1 = await waitForSink(counters, before.mesg + expected, t0);
+    const t1 = await waitForSink(counters, before.mesg + expected, t0).finally(() => clearInterval(sampler));
+    if (values['rss-samples'] !== undefined) {
+      writeFileSync(values['rss-samples'], rssCsv(rss));
+      log(`  ${sys.label}: ${summarizeRss(rss, expected)} (samples in ${values['rss-samples']})`);
+    }
     const cpuW = cpuDelta(cpuW0, cpuSample(roots.slice(0, -1)));
     const cpuR = cpuDelta(cpuR0, cpuSample(roots.slice(-1)));
     const after = counters();

@@ -3,7 +3,8 @@
  *
  * Decides: CPU of a tree = utime+stime of every live process under a root (and the root's
  * cutime+cstime, which holds its reaped children, e.g. Postfix's short-lived smtp and cleanup
- * processes), in milliseconds; peak RSS = the largest VmHWM of one process in the tree (KiB).
+ * processes), in milliseconds; peak RSS = the largest VmHWM of one process in the tree (KiB);
+ * current RSS = the largest VmRSS of one process in the tree (KiB).
  * Never: signals or otherwise touches the processes it reads.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -91,6 +92,22 @@ export function peakRssKiB(roots: number[]): number {
     for (const pid of tree(root)) {
       try {
         const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        max = Math.max(max, Number(m?.[1] ?? 0));
+      } catch {
+        // gone
+      }
+    }
+  }
+  return max;
+}
+
+/** Largest current RSS (VmRSS, KiB) of one process among the trees under `roots`. */
+export function rssKiB(roots: number[]): number {
+  let max = 0;
+  for (const root of roots) {
+    for (const pid of tree(root)) {
+      try {
+        const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         max = Math.max(max, Number(m?.[1] ?? 0));
       } catch {
         // gone
