@@ -24,12 +24,13 @@
  * postfix-instance.ts), waits unbounded (each drain gives up after --max-drain seconds).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
+import type { DeliveryOptionsInput } from '../../src/core/options.ts';
 import { makeTestPki } from '../../test/support/certs.ts';
 import { startDnsServer } from '../../test/support/dns-server.ts';
 import { allocateLoopbackBlock } from '../../test/support/loopback.ts';
@@ -37,6 +38,7 @@ import { freePort } from '../../test/support/net-util.ts';
 import { postfixTool, startSmtpSink } from '../../test/support/postfix.ts';
 import { startSmtpPeer } from '../../test/support/smtp-peer.ts';
 import { startDelayingProxy } from '../delaying-proxy.ts';
+import type { SenderResult } from './mxq-sender.ts';
 import { commandBreakdown, commandStats, prepareMxqRound } from './mxq-side.ts';
 import { ensurePostfixInstalled, type PostfixInstance, startPostfixInstance } from './postfix-instance.ts';
 import { cpuDelta, cpuSample, peakRssKiB, rssKiB } from './proc-stats.ts';
@@ -192,6 +194,7 @@ async function main(): Promise<void> {
       relayhost,
       nameserver: DNS_IP,
       tlsMay: tlsPath !== undefined,
+      hold: w.endToEnd !== true,
     });
     cleanups.push(() => pf.stop());
     const slots = (values['pool-concurrency'] ?? String(TOTAL_CONCURRENCY / PROCESSES))
@@ -215,8 +218,18 @@ async function main(): Promise<void> {
         rows.push(row);
         if (tlsPath !== undefined && mark !== undefined) log(`  ${row.system}: ${tlsPath.timeline(mark)}`);
       };
-      if (values['mxq-only'] !== true) await traced(() => postfixRound(w, pf, count, dns.queries));
-      for (const m of mxqSystems) await traced(() => mxqRound(w, count, dns.queries, relayhost, m));
+      if (values['mxq-only'] !== true)
+        await traced(() =>
+          w.endToEnd === true
+            ? postfixEndToEndRound(w, pf, count, dns.queries)
+            : postfixRound(w, pf, count, dns.queries),
+        );
+      for (const m of mxqSystems)
+        await traced(() =>
+          w.endToEnd === true
+            ? mxqEndToEndRound(w, count, dns.queries, relayhost, m)
+            : mxqRound(w, count, dns.queries, relayhost, m),
+        );
       const base = values['base-root'];
       if (base !== undefined)
         rows.push(await mxqRound(w, count, dns.queries, relayhost, { label: 'mxq@base', workerRoot: base }));
@@ -373,19 +386,10 @@ async function mxqRound(
   sys: MxqSystem,
 ): Promise<Row> {
   const workerRoot = sys.workerRoot;
-  const options = {
-    relayhost,
-    ...(w.path !== undefined ? { smtpTlsSecurityLevel: 'may' as const } : {}),
-    dnsServers: [`${DNS_IP}:53`],
-    // The bench's MX hosts live on loopback, which the address policy refuses by default (G25).
-    smtpAddressAllowlist: ['127.0.0.0/8'],
-    myhostname: 'mxq.bench.test',
-    ...(values['mxq-options'] !== undefined ? (JSON.parse(values['mxq-options']) as object) : {}),
-  };
   const round = await prepareMxqRound({
     tmpDir: tmpdir(),
     fsync: w.fsync,
-    options,
+    options: mxqOptions(w, relayhost),
     processes: PROCESSES,
     concurrency: sys.concurrency ?? Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
     count: w.count,
@@ -452,6 +456,176 @@ async function mxqRound(
       redisCmdsPerMsg: cmds / expected,
     };
   } finally {
+    await cleanups.pop()?.();
+  }
+}
+
+function mxqOptions(w: Workload, relayhost: string): DeliveryOptionsInput {
+  return {
+    relayhost,
+    ...(w.path !== undefined ? { smtpTlsSecurityLevel: 'may' as const } : {}),
+    dnsServers: [`${DNS_IP}:53`],
+    // The bench's MX hosts live on loopback, which the address policy refuses by default (G25).
+    smtpAddressAllowlist: ['127.0.0.0/8'],
+    myhostname: 'mxq.bench.test',
+    ...(values['mxq-options'] !== undefined ? (JSON.parse(values['mxq-options']) as object) : {}),
+  };
+}
+
+/** Injecting sessions (Postfix's smtp-source) and send() calls in flight (mxq) of the end-to-end workload. */
+const INJECTORS = 20;
+
+/**
+ * End-to-end, Postfix: smtp-source injects the workload's count into the instance's smtpd (no HOLD)
+ * over INJECTORS sessions while qmgr delivers; the clock runs from its start to the sink's last
+ * message. Latency: delays= a+b+c+d (smtpd's receipt on to the 250).
+ */
+async function postfixEndToEndRound(
+  w: Workload,
+  pf: PostfixInstance,
+  counters: Counters,
+  queries: unknown[],
+): Promise<Row> {
+  const master = pf.masterPid();
+  if (master === undefined) throw new Error('postfix master is not running');
+  const expected = w.count * w.perMessage;
+  const before = counters();
+  const q0 = queries.length;
+  const cpu0 = cpuSample([master]);
+  const logFrom = pf.maillog().length;
+  const tool = postfixTool('smtp-source');
+  const args = ['-s', String(INJECTORS), '-d', '-m', String(w.count), '-l', String(w.bodyBytes)];
+  args.push('-f', 'bench@source.bench.test', '-t', 'rcpt@relay.bench.test', `127.0.0.1:${pf.smtpdPort}`);
+  const t0 = Date.now();
+  const source = new Promise<void>((done, fail) => {
+    const c = spawn(tool.path, args, { env: tool.env, stdio: 'ignore' });
+    cleanups.push(async () => {
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    });
+    c.on('exit', (code) => (code === 0 ? done() : fail(new Error(`smtp-source exited ${code}`))));
+  });
+  try {
+    await source;
+    const t1 = await waitForSink(counters, before.mesg + expected, t0);
+    const cpu = cpuDelta(cpu0, cpuSample([master]));
+    const after = counters();
+    const lat: number[] = [];
+    for (const m of pf
+      .maillog()
+      .slice(logFrom)
+      .matchAll(/delays=([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+).*status=sent/g)) {
+      lat.push((Number(m[1]) + Number(m[2]) + Number(m[3]) + Number(m[4])) * 1000);
+    }
+    return {
+      workload: w.name,
+      system: 'Postfix',
+      rate: expected / ((t1 - t0) / 1000),
+      deliveries: expected,
+      cpuMsPerMsg: cpu / expected,
+      peakRssMiB: peakRssKiB([master]) / 1024,
+      latencies: lat,
+      conns: (after.sess - before.sess) / expected,
+      dnsPerMsg: (queries.length - q0) / expected,
+    };
+  } finally {
+    await cleanups.pop()?.();
+  }
+}
+
+/**
+ * End-to-end, mxq: the workers run on an empty queue; a sending process (mxq-sender.ts) calls
+ * send() with INJECTORS calls in flight; the clock runs from its go to the sink's last message.
+ * CPU: workers, Redis and the sender's own (process.cpuUsage from go to its last acceptance).
+ * Latency: send() call start → the journal's `at` of the 250.
+ */
+async function mxqEndToEndRound(
+  w: Workload,
+  counters: Counters,
+  queries: unknown[],
+  relayhost: string,
+  sys: MxqSystem,
+): Promise<Row> {
+  const options = mxqOptions(w, relayhost);
+  const round = await prepareMxqRound({
+    tmpDir: tmpdir(),
+    fsync: w.fsync,
+    options,
+    processes: PROCESSES,
+    concurrency: sys.concurrency ?? Math.max(1, Math.round(TOTAL_CONCURRENCY / PROCESSES)),
+    count: 0,
+    input: (i) => sendInput(w, i),
+    ...(values['mxq-log'] !== undefined ? { logFile: values['mxq-log'] } : {}),
+  });
+  cleanups.push(() => round.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'mxq-bench-e2e-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    await round.resume();
+    const cfg = join(dir, 'options.json');
+    writeFileSync(cfg, JSON.stringify(options));
+    const out = join(dir, 'sent.json');
+    const sender = spawn(
+      process.execPath,
+      [
+        join(REPO, 'bench/postfix-compare/mxq-sender.ts'),
+        ...['--redis', round.redis.url, '--config', cfg, '--count', String(w.count)],
+        ...['--inflight', String(INJECTORS), '--body-bytes', String(w.bodyBytes)],
+        ...['--to', w.recipients(0)[0] ?? 'rcpt@relay.bench.test', '--out', out],
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'], cwd: REPO },
+    );
+    cleanups.push(async () => {
+      if (sender.exitCode === null && sender.signalCode === null) sender.kill('SIGKILL');
+    });
+    const exited = new Promise<void>((done, fail) =>
+      sender.on('exit', (code) => (code === 0 ? done() : fail(new Error(`mxq-sender exited ${code}`)))),
+    );
+    await new Promise<void>((ready, fail) => {
+      let buf = '';
+      sender.stdout?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('ready')) ready();
+      });
+      sender.once('exit', (code) => fail(new Error(`mxq-sender exited ${code} before ready`)));
+    });
+    const expected = w.count * w.perMessage;
+    const roots = [...round.workers.map((c) => c.pid ?? 0), round.redis.pid];
+    const before = counters();
+    const q0 = queries.length;
+    const cmd0 = await round.commands();
+    const cpuW0 = cpuSample(roots.slice(0, -1));
+    const cpuR0 = cpuSample(roots.slice(-1));
+    const t0 = Date.now();
+    sender.stdin?.end('go\n');
+    await exited;
+    const t1 = await waitForSink(counters, before.mesg + expected, t0);
+    const cpuW = cpuDelta(cpuW0, cpuSample(roots.slice(0, -1)));
+    const cpuR = cpuDelta(cpuR0, cpuSample(roots.slice(-1)));
+    const after = counters();
+    const cmds = (await round.commands()) - cmd0;
+    const result = JSON.parse(readFileSync(out, 'utf8')) as SenderResult;
+    const sent = await round.sentByQueueId();
+    const latencies = result.sent.flatMap(([id, at]) => (sent.get(id) ?? []).map((x) => x - at));
+    log(
+      `  ${sys.label}: sender accepted ${result.sent.length} in ${((Math.max(...result.sent.map((x) => x[1])) - t0) / 1000).toFixed(1)} s, ` +
+        `its CPU ${(result.cpuMs / w.count).toFixed(2)} ms/msg; workers ${(cpuW / expected).toFixed(2)}, Redis ${(cpuR / expected).toFixed(2)}`,
+    );
+    return {
+      workload: w.name,
+      system: sys.label,
+      rate: expected / ((t1 - t0) / 1000),
+      deliveries: expected,
+      cpuMsPerMsg: (cpuW + cpuR + result.cpuMs) / expected,
+      redisCpuMsPerMsg: cpuR / expected,
+      peakRssMiB: peakRssKiB(roots.slice(0, -1)) / 1024,
+      latencies,
+      conns: (after.sess - before.sess) / expected,
+      dnsPerMsg: (queries.length - q0) / expected,
+      redisCmdsPerMsg: cmds / expected,
+    };
+  } finally {
+    await cleanups.pop()?.();
+    await cleanups.pop()?.();
     await cleanups.pop()?.();
   }
 }

@@ -30,6 +30,8 @@ export interface MxqRound {
   commands(): Promise<number>;
   /** Journal `at` of every recipient recorded as sent (ms). */
   sentTimes(): Promise<number[]>;
+  /** The same by queue id. */
+  sentByQueueId(): Promise<Map<string, number[]>>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,27 @@ export async function prepareMxqRound(p: {
     if (Date.now() > deadline) throw new Error('mxq workers did not register within 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
+  async function sentByQueueId(): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    const journal = `${prefix}:journal:`;
+    let cursor = '0';
+    do {
+      const [c, keys] = await admin.scan(cursor, 'MATCH', `${journal}*`, 'COUNT', 1000);
+      cursor = c;
+      const pipe = admin.pipeline();
+      for (const k of keys) pipe.hvals(k);
+      const replies = (await pipe.exec()) ?? [];
+      keys.forEach((k, i) => {
+        const at: number[] = [];
+        for (const v of (replies[i]?.[1] ?? []) as string[]) {
+          const e = JSON.parse(v) as { status?: string; at?: number };
+          if (e.status === 'sent' && typeof e.at === 'number') at.push(e.at);
+        }
+        out.set(k.slice(journal.length), at);
+      });
+    } while (cursor !== '0');
+    return out;
+  }
   return {
     redis,
     admin,
@@ -122,22 +145,9 @@ export async function prepareMxqRound(p: {
     resume: () => bull.resume(),
     commands: () => commandCount(admin),
     async sentTimes() {
-      const out: number[] = [];
-      let cursor = '0';
-      do {
-        const [c, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:journal:*`, 'COUNT', 1000);
-        cursor = c;
-        const pipe = admin.pipeline();
-        for (const k of keys) pipe.hvals(k);
-        for (const [, vals] of (await pipe.exec()) ?? []) {
-          for (const v of vals as string[]) {
-            const e = JSON.parse(v) as { status?: string; at?: number };
-            if (e.status === 'sent' && typeof e.at === 'number') out.push(e.at);
-          }
-        }
-      } while (cursor !== '0');
-      return out;
+      return [...(await sentByQueueId()).values()].flat();
     },
+    sentByQueueId,
     async stop() {
       await Promise.all(
         workers.map(

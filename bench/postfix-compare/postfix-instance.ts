@@ -7,7 +7,8 @@
  * its own config_directory, queue_directory and data_directory under one mkdtemp dir, a master.cf
  * with only smtpd on a free 127.0.0.1 port and the services a relay needs, inet_interfaces =
  * loopback-only, maillog_file in the dir (postlogd; no syslog), every message held at smtpd
- * (check_client_access static:HOLD) so the queue fills without delivering; with tlsMay, STARTTLS
+ * (check_client_access static:HOLD) so the queue fills without delivering, unless `hold: false`
+ * (end-to-end: delivered as it arrives); with tlsMay, STARTTLS
  * at level may with TLS connection reuse through tlsproxy (its master.cf entry included). The
  * instance runs in its own mount namespace (unshare) with a bind-mounted resolv.conf naming the
  * benchmark's loopback DNS server, so MX lookups reach it without touching the system's
@@ -79,6 +80,8 @@ export interface PostfixInstanceOptions {
    * TLS session cache. Off: `smtp_tls_security_level = none`.
    */
   tlsMay?: boolean;
+  /** Hold every message at smtpd (default true); false: deliver as messages arrive (end-to-end). */
+  hold?: boolean;
 }
 
 function mainCf(dir: string, o: PostfixInstanceOptions): string {
@@ -98,7 +101,7 @@ function mainCf(dir: string, o: PostfixInstanceOptions): string {
     'alias_maps =',
     'alias_database =',
     'local_recipient_maps =',
-    'smtpd_recipient_restrictions = check_client_access static:HOLD, permit_mynetworks, reject',
+    `smtpd_recipient_restrictions = ${o.hold === false ? '' : 'check_client_access static:HOLD, '}permit_mynetworks, reject`,
     ...(o.tlsMay === true
       ? [
           'smtp_tls_security_level = may',

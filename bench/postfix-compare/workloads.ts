@@ -4,7 +4,8 @@
  * Decides: message shapes (text bodies of 78-character lines after a few headers), recipients
  * (one at a relayhost, one at one of 10 domains by MX, or 10 at 10 domains), counts (scaled by
  * --quick), Redis fsync mode, the receiving path (plain sink, or STARTTLS behind a 20 ms RTT
- * proxy), and how many messages the sink must see for a drain to be complete.
+ * proxy), whether the queue is filled first (delivery-only) or while delivering (end-to-end), and
+ * how many messages the sink must see for a drain to be complete.
  * Never: starts anything.
  */
 import type { SendInput } from '../../src/queue/mail-queue.ts';
@@ -27,6 +28,12 @@ export interface Workload {
    * their session reuse on, and mxq run as `mxq pool` once per --sharing mode.
    */
   path?: 'rtt20-starttls';
+  /**
+   * End-to-end (issue 10): nothing is queued before the clock starts; messages are injected while
+   * the system delivers (Postfix: smtp-source into its smtpd, no HOLD; mxq: a sending process
+   * calling send() with the workers running), and latency runs from injection to the sink's 250.
+   */
+  endToEnd?: boolean;
 }
 
 export function workloads(scale: number): Workload[] {
@@ -77,6 +84,17 @@ export function workloads(scale: number): Workload[] {
       recipients: () => DOMAINS.map((d, j) => `r${j}@${d}`),
       fsync: 'everysec',
       perMessage: 10,
+    },
+    {
+      // Issue 10's end-to-end variant: 2,000 messages at scale 0.5 and above (fewer with --quick).
+      name: `${fixed} × 2 KB, relayhost, end-to-end`,
+      count: fixed,
+      bodyBytes: 2048,
+      relay: true,
+      recipients: () => ['rcpt@relay.bench.test'],
+      fsync: 'everysec',
+      perMessage: 1,
+      endToEnd: true,
     },
     {
       // Issue 8: 2,000 messages at scale 0.5 and above (fewer with --quick).
