@@ -11,7 +11,10 @@
  *      per mxq worker process), --rss-samples FILE (worker VmRSS every second of each mxq drain))
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
- * clock runs from release until the sink has counted the last message), the figures (median
+ * clock runs from release until the sink has counted the last message; the end-to-end workload
+ * instead injects while delivering: smtp-source into Postfix's smtpd without HOLD, a sending
+ * process calling mxq's send() with the workers running, the clock from the first injection to the
+ * sink's last message, latency from injection to the 250), the figures (median
  * msg/s of interleaved rounds; CPU ms per delivered message of every process of the side, Redis
  * included; peak RSS of the largest process; release → 250 p50/p99; new connections (sink
  * sessions) and DNS queries per delivery; STARTTLS commands per delivery on the TLS path; Redis
