@@ -8,7 +8,8 @@
  * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--only REGEX] [--no-write]
  *      (TLS path: [--pool-concurrency 10,20] [--sharing shared,local]; aids: --mxq-only, --cpu-prof DIR,
  *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE, --concurrency N (job slots
- *      per mxq worker process), --rss-samples FILE (worker VmRSS every second of each mxq drain))
+ *      per mxq worker process), --rss-samples FILE (worker VmRSS every second of each mxq drain),
+ *      --worker-node-args 'FLAGS' (node flags of the mxq workers))
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
  * clock runs from release until the sink has counted the last message; the end-to-end workload
@@ -79,6 +80,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     // Sample each mxq worker's VmRSS every second of a drain; summary to stderr, samples (CSV) to this file.
     'rss-samples': { type: 'string' },
+    // Extra node flags for the mxq worker processes (space-separated), e.g. '--max-old-space-size=150'.
+    'worker-node-args': { type: 'string' },
   },
 });
 const quick = values.quick === true;
@@ -400,9 +403,10 @@ async function mxqRound(
     ...(workerRoot !== undefined ? { workerRoot } : {}),
     ...(sys.pool !== undefined ? { pool: sys.pool } : {}),
     ...(values['mxq-log'] !== undefined ? { logFile: values['mxq-log'] } : {}),
-    ...(values['cpu-prof'] !== undefined
-      ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] }
-      : {}),
+    nodeArgs: [
+      ...(values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
+      ...(values['worker-node-args']?.split(' ').filter((x) => x !== '') ?? []),
+    ],
   });
   cleanups.push(() => round.stop());
   try {
