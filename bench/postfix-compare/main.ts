@@ -9,7 +9,7 @@
  *      (TLS path: [--pool-concurrency 10,20] [--sharing shared,local]; aids: --mxq-only, --cpu-prof DIR,
  *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE, --concurrency N (job slots
  *      per mxq worker process), --rss-samples FILE (worker VmRSS every second of each mxq drain),
- *      --worker-node-args 'FLAGS' (node flags of the mxq workers))
+ *      --worker-node-args=FLAGS (node flags of the mxq workers))
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
  * clock runs from release until the sink has counted the last message; the end-to-end workload
@@ -80,7 +80,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     // Sample each mxq worker's VmRSS every second of a drain; summary to stderr, samples (CSV) to this file.
     'rss-samples': { type: 'string' },
-    // Extra node flags for the mxq worker processes (space-separated), e.g. '--max-old-space-size=150'.
+    // Extra node flags for the mxq worker processes (space-separated), e.g. --worker-node-args=--max-old-space-size=128.
     'worker-node-args': { type: 'string' },
   },
 });
