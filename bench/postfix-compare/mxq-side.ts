@@ -10,7 +10,7 @@
  * Never: talks to anything but its own loopback Redis and the sink given in the options.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
+import { openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
@@ -166,6 +166,7 @@ export async function prepareMxqRound(p: {
       await bull.close();
       admin.disconnect();
       await redis.stop();
+      rmSync(cfg, { force: true });
     },
   };
 }
