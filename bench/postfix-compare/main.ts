@@ -7,8 +7,9 @@
  *
  * Run: node bench/postfix-compare/main.ts [--quick] [--rounds N] [--scale F] [--only REGEX] [--no-write]
  *      (TLS path: [--pool-concurrency 10,20] [--sharing shared,local]; aids: --mxq-only, --cpu-prof DIR,
- *      --commandstats, --base-root DIR, --mxq-options JSON, --mxq-log FILE, --concurrency N (job slots
- *      per mxq worker process), --rss-samples FILE (worker VmRSS every second of each mxq drain),
+ *      --commandstats, --base-root DIR (each mxq system also run from that checkout, interleaved),
+ *      --mxq-options JSON, --mxq-log FILE, --concurrency N (job slots per mxq worker process),
+ *      --rss-samples FILE (worker VmRSS every second of each mxq drain),
  *      --worker-node-args=FLAGS (node flags of the mxq workers))
  * Decides: the procedure (both sides delivery-only: Postfix fills its hold queue through its smtpd,
  * then `postsuper -H ALL` + `postqueue -f`; mxq fills a paused BullMQ queue, then resumes; the
@@ -237,8 +238,16 @@ async function main(): Promise<void> {
             : mxqRound(w, count, dns.queries, relayhost, m),
         );
       const base = values['base-root'];
+      // The base checkout runs the same systems (on the TLS path: each pool mode), interleaved.
       if (base !== undefined)
-        rows.push(await mxqRound(w, count, dns.queries, relayhost, { label: 'mxq@base', workerRoot: base }));
+        for (const m of mxqSystems)
+          await traced(() =>
+            mxqRound(w, count, dns.queries, relayhost, {
+              ...m,
+              label: tlsPath === undefined ? 'mxq@base' : `${m.label} @base`,
+              workerRoot: base,
+            }),
+          );
       log(
         `  round ${r + 1}: ${rows
           .slice(from)

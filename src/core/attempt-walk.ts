@@ -101,34 +101,40 @@ function limitReached(run: AttemptRun, el: Element): boolean {
   return (al > 0 && el.addrCount >= al) || (sl > 0 && el.sessCount >= sl);
 }
 
-/** §6.4 steps 1-2: the dest label, then the endpoint label of each best-preference address. */
-async function reuseCached(run: AttemptRun, el: Element): Promise<void> {
+/** Take a cached session under `label` and run it; false when none was taken. */
+async function takeAndRun(run: AttemptRun, el: Element, label: string, prep: AddressPrep): Promise<boolean> {
   const { deps, opts } = run;
-  const takeAndRun = async (label: string, prep: AddressPrep): Promise<boolean> => {
-    if (el.list.length === 0 || limitReached(run, el) || run.ledger.remaining() === 0) return false;
-    const session = await takeProbed(deps.cache, label, opts.smtpRsetTimeout, run.req.signal);
-    if (session === undefined) return false;
-    const ep = session.state.endpoint;
-    el.list = el.list.filter((e) => epKey(e) !== epKey(ep));
-    run.usedViaCache.add(epKey(ep));
-    el.addrCount++;
-    el.sessCount++;
-    if (limitReached(run, el)) el.list = [];
-    const finalServer = el.finalNexthop && el.list.length === 0;
-    await runSession(
-      run,
-      el,
-      session,
-      { ...prep, plaintextRetryAllowed: false },
-      { finalServer, fromCache: true },
-    );
-    return true;
-  };
+  if (el.list.length === 0 || limitReached(run, el) || run.ledger.remaining() === 0) return false;
+  const session = await takeProbed(deps.cache, label, opts.smtpRsetTimeout, run.req.signal);
+  if (session === undefined) return false;
+  const ep = session.state.endpoint;
+  el.list = el.list.filter((e) => epKey(e) !== epKey(ep));
+  run.usedViaCache.add(epKey(ep));
+  el.addrCount++;
+  el.sessCount++;
+  if (limitReached(run, el)) el.list = [];
+  const finalServer = el.finalNexthop && el.list.length === 0;
+  await runSession(
+    run,
+    el,
+    session,
+    { ...prep, plaintextRetryAllowed: false },
+    { finalServer, fromCache: true },
+  );
+  return true;
+}
+
+/** §6.4 step 1: the dest label, with the TLS settings of the element's best candidate. */
+async function reuseByDestLabel(run: AttemptRun, el: Element): Promise<void> {
   const best = el.list[0];
-  if (el.first && run.requestNexthop !== undefined && best !== undefined) {
-    const prep = quietPrep(run, el, best);
-    if (prep !== undefined) await takeAndRun(destLabelFor(labelCtx(run, el), el.site, prep.tls.level), prep);
-  }
+  if (!el.first || run.requestNexthop === undefined || best === undefined) return;
+  const prep = quietPrep(run, el, best);
+  if (prep !== undefined)
+    await takeAndRun(run, el, destLabelFor(labelCtx(run, el), el.site, prep.tls.level), prep);
+}
+
+/** §6.4 step 2: the endpoint label of each best-preference address. */
+async function reuseByEndpointLabel(run: AttemptRun, el: Element): Promise<void> {
   for (const ep of el.list.filter((e) => e.preference === el.bestPref)) {
     const prep = quietPrep(run, el, ep);
     if (prep === undefined) continue;
@@ -138,8 +144,24 @@ async function reuseCached(run: AttemptRun, el: Element): Promise<void> {
       site: el.site,
       sasl: prep.sasl,
     });
-    await takeAndRun(label, prep);
+    await takeAndRun(run, el, label, prep);
   }
+}
+
+/**
+ * The dest label can be looked up before the cluster tier's read when the memory cannot change
+ * that lookup: with one inet candidate, its order keeps the list as it is (a lone endpoint is never
+ * skipped as dead, a binding can only put it first), and a session taken from the cache uses no
+ * ticket, plaintext or failure memory. Postfix, too, asks its scache by dest label first.
+ */
+function destLabelBeforeMemory(run: AttemptRun, el: Element): boolean {
+  return (
+    run.cachePolicy.load &&
+    el.first &&
+    run.requestNexthop !== undefined &&
+    el.list.length === 1 &&
+    el.list[0]?.kind === 'inet'
+  );
 }
 
 /** The TLS settings for a cache lookup, without logging or tracing a skip. */
@@ -344,8 +366,14 @@ export async function runElement(run: AttemptRun, input: ElementInput): Promise<
     el.list = el.list.filter((ep) => !run.usedViaCache.has(epKey(ep)));
   }
   el.bestPref = Math.min(...el.list.map((ep) => ep.preference));
-  if (el.list.length > 0 && target.kind === 'inet') await applyMemory(run, el);
-  if (el.list.length > 0 && run.cachePolicy.load) await reuseCached(run, el);
+  const destFirst = destLabelBeforeMemory(run, el);
+  if (destFirst) await reuseByDestLabel(run, el);
+  // After a cached session took every recipient, the read would change nothing: it is skipped.
+  if (el.list.length > 0 && target.kind === 'inet' && run.ledger.remaining() > 0) await applyMemory(run, el);
+  if (el.list.length > 0 && run.cachePolicy.load) {
+    if (!destFirst) await reuseByDestLabel(run, el);
+    await reuseByEndpointLabel(run, el);
+  }
   await walkAddresses(run, el);
   return el.finalNexthop;
 }

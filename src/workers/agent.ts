@@ -4,7 +4,8 @@
  * Decides: which adapters run an attempt (node:dns resolver with the configured servers behind the
  * per-process DNS cache, the SMTP engine, the in-process session cache, the cluster tier: the
  * given NexthopStateStore or an in-memory one, the system clock and randomness, pino) and that
- * closing the agent closes every idle cached session and the cluster tier's store. A request that
+ * closing the agent waits for lease releases in flight, then closes every idle cached session and
+ * the cluster tier's store. A request that
  * carries `route` (queued mail) is routed here, at every attempt, from this worker's configuration
  * (core/route.ts); a route that cannot be used defers every recipient with 4.3.5. With a
  * destination lease store, the attempt runs under a pool-wide lease of its destination
@@ -97,6 +98,8 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
   const random = systemRandom();
   const meter = deps.metrics === undefined ? {} : { meter: createLeaseMeter(deps.metrics) };
   const local = createLocalLeaseQueue();
+  // Lease releases whose reply has not come yet (destination-gate.ts); close() waits for them.
+  const releases = new Set<Promise<void>>();
   // --- tls (issue 14): MTA-STS, DANE, TLSRPT adapters when their options are on ---
   const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState, ...extras };
@@ -127,7 +130,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
       const { route } = decided;
       const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
       const run = () => runAttempt(routed, attemptDeps, opts);
-      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, local, ...meter };
+      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, local, releases, ...meter };
       const result =
         gate.leases === undefined
           ? await run()
@@ -135,6 +138,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
       return { ...result, route };
     },
     async close() {
+      await Promise.all(releases);
       await cache.close();
       await nexthopState.close();
       await deps.leases?.close?.();

@@ -61,6 +61,12 @@ export interface GateDeps {
    * before the job is sent away to wait.
    */
   local?: LocalLeaseQueue;
+  /**
+   * Releases in flight: when given, an attempt returns as its release is sent, without waiting
+   * for the reply (its outcome still goes to the meter, a failure to the log); whoever passes the
+   * set waits for it before closing the lease store.
+   */
+  releases?: Set<Promise<void>>;
 }
 
 export async function runUnderLease(
@@ -135,14 +141,23 @@ export async function runUnderLease(
     // connection (commands keep their order), a round trip sooner than after its reply; one
     // that overtook it would only be told "busy" and wait again.
     deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
-    try {
-      deps.meter?.released(dest, await releasing);
-    } catch (err) {
-      deps.meter?.released(dest, undefined);
-      logger.warn(
-        { event: 'lease-release-failed', destination: dest, err: String(err) },
-        'could not return a destination lease; it expires by itself',
-      );
+    const settled = releasing.then(
+      (outcome) => deps.meter?.released(dest, outcome),
+      (err: unknown) => {
+        deps.meter?.released(dest, undefined);
+        logger.warn(
+          { event: 'lease-release-failed', destination: dest, err: String(err) },
+          'could not return a destination lease; it expires by itself',
+        );
+      },
+    );
+    // With a tracker, the attempt's result does not wait for the release's reply (one round trip
+    // less between two messages); the owner waits for what is in flight before it closes.
+    if (deps.releases === undefined) await settled;
+    else {
+      const tracked = deps.releases;
+      tracked.add(settled);
+      void settled.then(() => tracked.delete(settled));
     }
   }
 }
