@@ -10,17 +10,22 @@
  * reported when it has at least MIN_FIT_MIN of samples after its warm-up (the observed worker
  * always does in a run of 10 minutes or more; replacements usually die sooner).
  *
- * Redis: the queue legitimately keeps one journal hash per finished message (TTL 7 days) and one
- * events-stream entry per event (MAXLEN ~100,000), so used_memory grows with the messages sent.
- * Each sample also measures that retained part (MEMORY USAGE of every journal key and of the
- * events stream); the leak figure is used_memory minus it.
+ * Redis: the queue legitimately keeps, per finished message, its journal hash and its
+ * finalized-jobs set (both for the journal TTL, 7 days), and one events-stream entry per event
+ * (MAXLEN ~100,000), so used_memory grows with the messages sent. Each sample also measures that
+ * retained part (see retainedMeter); the leak figure ("unaccounted") is used_memory minus it.
+ *
+ * Workers load test/chaos/memory-probe.ts (NODE_OPTIONS --import): every 10 s a full GC and the
+ * heap in use after it, a steadier leak signal than RSS (which follows V8's heap sizing).
  *
  * Checks: 0 lost, every recipient sent at the end; for runs of 10 minutes or more, every reported
- * worker's RSS slope and Redis' unaccounted used_memory slope stay below 1 MB/min.
+ * worker's RSS slope and heap-after-GC slope, and Redis' unaccounted used_memory slope, stay below
+ * 1 MB/min.
  * Never: asserts on time or rate (rates are reported, not checked).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { finalizedJobsKey } from '../../src/workers/message-store.ts';
 import type { WorkerProcess } from '../e2e/helpers.ts';
 import type { SentMessage } from './checker.ts';
 import { type ChaosEnv, chaosEnv, DOMAINS, rng } from './env.ts';
@@ -64,29 +69,59 @@ async function usedMemory(e: ChaosEnv): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await e.client.info('memory'))?.[1] ?? 0);
 }
 
-/** Bytes Redis holds for the outcomes the queue retains: journal hashes and the events stream. */
-async function retainedBytes(e: ChaosEnv): Promise<{ bytes: number; journals: number; events: number }> {
-  let bytes = 0;
-  let journals = 0;
-  let cursor = '0';
-  // bounded: SCAN ends when the cursor returns to 0; the cap only guards against a broken server
-  for (let i = 0; i < 100_000; i++) {
-    const [next, keys] = await e.client.scan(cursor, 'MATCH', `${e.prefix}:journal:*`, 'COUNT', 1000);
-    if (keys.length > 0) {
+/**
+ * What Redis legitimately keeps of finished messages, measured incrementally: each message's
+ * journal hash and finalized-jobs set (both kept for the journal TTL) are measured (MEMORY USAGE)
+ * once the message is gone, which makes them final, and added to a running total; messages still
+ * queued are measured again at each sample. Plus the events stream (SAMPLES 0: every node) and the
+ * expires table (every retained key has a TTL). Not included: the main table's slot array (steps
+ * of 8 bytes per slot when it doubles).
+ */
+function retainedMeter(e: ChaosEnv, sent: readonly SentMessage[]) {
+  let finalBytes = 0;
+  let finished = 0;
+  let next = 0;
+  let pending: string[] = [];
+  return async (): Promise<{ bytes: number; finished: number; events: number }> => {
+    while (next < sent.length) pending.push(sent[next++]?.queueId ?? '');
+    let pendingBytes = 0;
+    const still: string[] = [];
+    for (let i = 0; i < pending.length; i += 500) {
+      const ids = pending.slice(i, i + 500);
       const p = e.client.pipeline();
-      for (const k of keys) p.memory('USAGE', k);
-      for (const [err, v] of (await p.exec()) ?? []) if (err === null && typeof v === 'number') bytes += v;
-      journals += keys.length;
+      for (const id of ids) {
+        p.exists(e.mq.keys.message(id));
+        p.memory('USAGE', e.mq.keys.journal(id));
+        p.memory('USAGE', finalizedJobsKey(e.mq.keys, id));
+      }
+      const res = (await p.exec()) ?? [];
+      ids.forEach((id, j) => {
+        const num = (k: number) => Number(res[3 * j + k]?.[1] ?? 0);
+        const bytes = num(1) + num(2);
+        if (num(0) === 0) {
+          finalBytes += bytes;
+          finished++;
+        } else {
+          pendingBytes += bytes;
+          still.push(id);
+        }
+      });
     }
-    cursor = next;
-    if (cursor === '0') break;
-  }
-  const stream = (await e.client.memory('USAGE', e.mq.keys.events, 'SAMPLES', 0)) ?? 0;
-  const events = await e.client.xlen(e.mq.keys.events);
-  return { bytes: bytes + Number(stream), journals, events };
+    pending = still;
+    const stream = Number((await e.client.memory('USAGE', e.mq.keys.events, 'SAMPLES', 0)) ?? 0);
+    const events = await e.client.xlen(e.mq.keys.events);
+    const stats = (await e.client.call('MEMORY', 'STATS')) as unknown[];
+    const db = stats[stats.indexOf('db.0') + 1];
+    const expires = Array.isArray(db) ? Number(db[db.indexOf('overhead.hashtable.expires') + 1] ?? 0) : 0;
+    return { bytes: finalBytes + pendingBytes + stream + expires, finished, events };
+  };
 }
 
 beforeAll(async () => {
+  // every worker of this file loads the memory probe (heap after a full GC, every 10 s)
+  process.env.MXQ_MEMPROBE_MS = '10000';
+  const probe = `--import=${new URL('./memory-probe.ts', import.meta.url).href}`;
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${probe}`.trim();
   env = await chaosEnv({ name: 'g31', options: { smtpConnectionCacheOnDemand: true } });
   await Promise.all([env.spawn(), env.spawn(), env.spawn()]);
 });
@@ -120,10 +155,11 @@ it(
 
     const t0 = Date.now();
     const minutesSince = (t: number) => (t - t0) / 60_000;
-    const rss = new Map<WorkerProcess, { first: number; points: Point[] }>();
+    const rss = new Map<WorkerProcess, { first: number; points: Point[]; heap: Point[]; probe: string }>();
     const redisRaw: Point[] = [];
     const redisUnaccounted: Point[] = [];
     const redisLog: string[] = [];
+    const retained = retainedMeter(env, sent);
     let sampling = false;
     let skippedSamples = 0;
     const sampleRss = () => {
@@ -131,8 +167,15 @@ it(
       for (const w of env.live()) {
         const mb = rssMb(w.proc.pid);
         if (mb === undefined) continue;
-        const s = rss.get(w) ?? { first: t, points: [] };
+        const s = rss.get(w) ?? { first: t, points: [], heap: [], probe: '' };
         s.points.push([minutesSince(t), mb]);
+        const out = w.output();
+        const at = out.lastIndexOf('memprobe {');
+        const line = at < 0 ? '' : out.slice(at + 9, out.indexOf('\n', at));
+        if (line !== '' && line !== s.probe) {
+          s.probe = line;
+          s.heap.push([minutesSince(t), (JSON.parse(line) as { heapUsed: number }).heapUsed / 2 ** 20]);
+        }
         rss.set(w, s);
       }
     };
@@ -146,19 +189,19 @@ it(
       try {
         // used_memory before and after the scan, averaged: journals written during it are counted
         const before = await usedMemory(env);
-        const kept = await retainedBytes(env);
+        const kept = await retained();
         const used = (before + (await usedMemory(env))) / 2;
         redisRaw.push([minutesSince(t), used / 1e6]);
         redisUnaccounted.push([minutesSince(t), (used - kept.bytes) / 1e6]);
         if (redisLog.length === 0 || t - t0 >= redisLog.length * 60_000) {
           redisLog.push(
             `t=${minutesSince(t).toFixed(1)}min used=${(used / 1e6).toFixed(2)}MB retained=${(kept.bytes / 1e6).toFixed(2)}MB ` +
-              `unaccounted=${((used - kept.bytes) / 1e6).toFixed(2)}MB journals=${kept.journals} events=${kept.events} sent=${sent.length} ` +
+              `unaccounted=${((used - kept.bytes) / 1e6).toFixed(2)}MB finished=${kept.finished} events=${kept.events} sent=${sent.length} ` +
               `scan=${Date.now() - t}ms`,
           );
           // live progress, one line a minute (with the observed worker's RSS)
           process.stdout.write(
-            `soak progress: ${redisLog.at(-1)} observedRss=${rssMb(observed?.proc.pid)?.toFixed(1)}MB kills=${kills}\n`,
+            `soak progress: ${redisLog.at(-1)} observedRss=${rssMb(observed?.proc.pid)?.toFixed(1)}MB observedHeap=${(observed && rss.get(observed)?.heap.at(-1)?.[1].toFixed(1)) ?? '-'}MB kills=${kills}\n`,
           );
         }
       } finally {
@@ -222,12 +265,33 @@ it(
 
     const r = await env.settle(sent, 600_000);
 
-    const fitted: { w: WorkerProcess; pid: number | undefined; observed: boolean; points: Point[] }[] = [];
+    const fitted: {
+      w: WorkerProcess;
+      pid: number | undefined;
+      observed: boolean;
+      points: Point[];
+      heap: Point[];
+    }[] = [];
+    const shortLived: { minutes: number; lastMb: number }[] = [];
     for (const [w, s] of rss) {
       const from = Math.max(minutesSince(s.first), 0) + WARMUP_MIN;
       const points = s.points.filter(([x]) => x >= from);
+      const heap = s.heap.filter(([x]) => x >= from);
       const span = points.length > 1 ? (points.at(-1)?.[0] ?? 0) - (points[0]?.[0] ?? 0) : 0;
-      if (span >= MIN_FIT_MIN) fitted.push({ w, pid: w.proc.pid, observed: w === observed, points });
+      if (span >= MIN_FIT_MIN) fitted.push({ w, pid: w.proc.pid, observed: w === observed, points, heap });
+      else
+        shortLived.push({
+          minutes: (s.points.at(-1)?.[0] ?? 0) - (s.points[0]?.[0] ?? 0),
+          lastMb: s.points.at(-1)?.[1] ?? 0,
+        });
+    }
+    if (shortLived.length > 0) {
+      const lives = shortLived.map((x) => x.minutes).sort((a, b) => a - b);
+      const last = shortLived.map((x) => x.lastMb);
+      process.stdout.write(
+        `soak rss: ${shortLived.length} short-lived workers (no fit): sampled for ${lives[0]?.toFixed(1)}–${lives.at(-1)?.toFixed(1)} min ` +
+          `(median ${lives[Math.floor(lives.length / 2)]?.toFixed(1)}), last RSS ${Math.min(...last).toFixed(1)}–${Math.max(...last).toFixed(1)} MB\n`,
+      );
     }
     const afterWarmup = (ps: Point[]) => ps.filter(([x]) => x >= WARMUP_MIN);
     const rawSlope = slope(afterWarmup(redisRaw));
@@ -238,7 +302,9 @@ it(
         `soak rss: pid=${f.pid}${f.observed ? ' (observed)' : ''} first=${rss.get(f.w)?.points[0]?.[1].toFixed(1)}MB after-warm-up start=${f.points[0]?.[1].toFixed(1)}MB ` +
           `end=${f.points.at(-1)?.[1].toFixed(1)}MB min=${Math.min(...f.points.map(([, y]) => y)).toFixed(1)}MB ` +
           `max=${Math.max(...f.points.map(([, y]) => y)).toFixed(1)}MB slope=${(slope(f.points) * 1024).toFixed(0)}KB/min ` +
-          `over ${((f.points.at(-1)?.[0] ?? 0) - (f.points[0]?.[0] ?? 0)).toFixed(1)}min\n`,
+          `over ${((f.points.at(-1)?.[0] ?? 0) - (f.points[0]?.[0] ?? 0)).toFixed(1)}min; ` +
+          `heap after GC start=${f.heap[0]?.[1].toFixed(1)}MB end=${f.heap.at(-1)?.[1].toFixed(1)}MB ` +
+          `max=${Math.max(...f.heap.map(([, y]) => y)).toFixed(1)}MB slope=${(slope(f.heap) * 1024).toFixed(0)}KB/min (${f.heap.length} probes)\n`,
       );
     const observedFit = fitted.find((f) => f.observed);
     env.report('G31 soak', r, {
@@ -252,6 +318,7 @@ it(
       redisSamples: redisRaw.length,
       skippedSamples,
       observedRssSlopeKbPerMin: Math.round(slope(observedFit?.points ?? []) * 1024),
+      observedHeapSlopeKbPerMin: Math.round(slope(observedFit?.heap ?? []) * 1024),
       redisRawSlopeKbPerMin: Math.round(rawSlope * 1000),
       redisUnaccountedSlopeKbPerMin: Math.round(leakSlope * 1000),
     });
@@ -259,7 +326,11 @@ it(
     expect(r.sent).toBe(r.recipients);
     if (MINUTES >= 10) {
       expect(observedFit).toBeDefined();
-      for (const f of fitted) expect(slope(f.points)).toBeLessThan(1);
+      expect(observedFit?.heap.length ?? 0).toBeGreaterThan(10);
+      for (const f of fitted) {
+        expect(slope(f.points)).toBeLessThan(1);
+        expect(slope(f.heap)).toBeLessThan(1);
+      }
       expect(leakSlope).toBeLessThan(1);
     }
   },
