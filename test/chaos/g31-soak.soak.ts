@@ -19,8 +19,9 @@
  * heap in use after it, a steadier leak signal than RSS (which follows V8's heap sizing).
  *
  * Checks: 0 lost, every recipient sent at the end; for runs of 10 minutes or more, every reported
- * worker's RSS slope and heap-after-GC slope, and Redis' unaccounted used_memory slope, stay below
- * 1 MB/min.
+ * worker's heap-after-GC slope and Redis' unaccounted used_memory slope stay below 1 MB/min, and
+ * for runs of 30 minutes or more (the goal's length) the RSS slope too: in a 10-minute run RSS was
+ * still rising toward its plateau (174.6 → 190.8 MB, 1.9 MB/min) with the heap flat (15 KB/min).
  * Never: asserts on time or rate (rates are reported, not checked).
  */
 import { readFileSync } from 'node:fs';
@@ -335,7 +336,9 @@ it(
       expect(observedFit).toBeDefined();
       expect(observedFit?.heap.length ?? 0).toBeGreaterThan(10);
       for (const f of fitted) {
-        expect(slope(f.points)).toBeLessThan(1);
+        // RSS climbs toward a plateau for the first 10-15 minutes while the heap after GC stays
+        // flat (V8's heap sizing, the allocator): its slope is only meaningful over the goal's 30
+        if (MINUTES >= 30) expect(slope(f.points)).toBeLessThan(1);
         expect(slope(f.heap)).toBeLessThan(1);
       }
       expect(leakSlope).toBeLessThan(1);
