@@ -67,17 +67,20 @@ export function createTieredSessionCache(p: {
     else set.add(session);
     takenBy.set(session, label);
   };
-  /** Other sessions of `label` still in use here (closed ones are dropped on the way). */
+  /**
+   * Other sessions of `label` still in use here. Closed ones are dropped on the way, of every
+   * label: a taken session that is closed instead of given back (failed probe, session limit)
+   * would otherwise stay here for good when its label never comes back.
+   */
   const givenBack = (session: SmtpSession): number => {
     const label = takenBy.get(session);
-    if (label === undefined) return 0;
     takenBy.delete(session);
-    const set = inUse.get(label);
-    if (set === undefined) return 0;
-    set.delete(session);
-    for (const other of set) if (!other.isUsable()) set.delete(other);
-    if (set.size === 0) inUse.delete(label);
-    return set.size;
+    if (label !== undefined) inUse.get(label)?.delete(session);
+    for (const [l, set] of inUse) {
+      for (const other of set) if (!other.isUsable()) set.delete(other);
+      if (set.size === 0) inUse.delete(l);
+    }
+    return label === undefined ? 0 : (inUse.get(label)?.size ?? 0);
   };
   const hit = (tier: 'Local' | 'Host', label: string): void => {
     const kind = labelKind(label) === 'dest' ? 'Dest' : 'Endpoint';

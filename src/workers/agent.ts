@@ -4,8 +4,9 @@
  * Decides: which adapters run an attempt (node:dns resolver with the configured servers behind the
  * per-process DNS cache, the SMTP engine, the in-process session cache, the cluster tier: the
  * given NexthopStateStore or an in-memory one, the system clock and randomness, pino) and that
- * closing the agent waits for lease releases in flight, then closes every idle cached session and
- * the cluster tier's store. A request that
+ * closing the agent waits for lease releases in flight (at most 5 s: with Redis gone they never
+ * end until the lease store is closed), then closes every idle cached session, the cluster tier's
+ * store and the lease store. A request that
  * carries `route` (queued mail) is routed here, at every attempt, from this worker's configuration
  * (core/route.ts); a route that cannot be used defers every recipient with 4.3.5. With a
  * destination lease store, the attempt runs under a pool-wide lease of its destination
@@ -34,6 +35,9 @@ import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
 import { runUnderLease } from './destination-gate.ts';
 import { createLocalLeaseQueue } from './local-lease-queue.ts';
+
+/** How long close() waits for lease releases in flight before it closes the lease store. */
+const RELEASE_CLOSE_WAIT_MS = 5_000;
 
 /** An attempt request; with `route`, nexthop and protocol are decided by the worker. */
 export interface RoutedAttemptRequest extends AttemptRequest {
@@ -138,7 +142,16 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
       return { ...result, route };
     },
     async close() {
-      await Promise.all(releases);
+      // Bounded: with Redis gone a release never gets its reply (the lease connection retries
+      // forever); closing the store below ends it, and the lease expires by its TTL.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(releases),
+        new Promise<void>((done) => {
+          timer = setTimeout(done, RELEASE_CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
       await cache.close();
       await nexthopState.close();
       await deps.leases?.close?.();

@@ -4,6 +4,8 @@
  * request ids, timeouts, late replies, counters.
  */
 import type { Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 import { createHostCacheClient } from '../../../src/cache/host-cache-client.ts';
 import { createLocalSessionCache } from '../../../src/cache/local-session-cache.ts';
@@ -162,5 +164,27 @@ it('a session given back while another one of its label is in use here stays loc
     storesHost: 1,
     hitsLocalEndpoint: 1,
   });
+  await cache.close();
+});
+
+it('a session taken and then closed without being given back is not kept (any later give-back forgets it)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const cache = createTieredSessionCache({ local: createLocalSessionCache() });
+  const ref = await (async () => {
+    const s = fakeSession(true);
+    await cache.put([DEST], s, 60_000);
+    const taken = await cache.take(DEST);
+    if (taken !== s) throw new Error('not taken');
+    s.close(); // e.g. its RSET probe failed: closed, never given back
+    return new WeakRef(s);
+  })();
+  // another destination's session comes back
+  await cache.put([EP], fakeSession(true), 60_000);
+  for (let i = 0; i < 20 && ref.deref() !== undefined; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  expect(ref.deref()).toBeUndefined();
   await cache.close();
 });
