@@ -10,7 +10,9 @@
  * ZSET of jobs waiting for a lease (member = waiter id, score = when it comes back).
  * Waiting: a refused job is told to come back after about (waiters ahead / window) × the average
  * time a lease is held (at least busyWaitMs, at most 10 s), so thousands of jobs queued for one
- * small destination do not all poll it every second.
+ * small destination do not all poll it every second. While no failed cohort holds the window
+ * down (slow start: it grows with each success), the limit stands in for the window: dividing by
+ * the initial window sent a backlog's jobs 10 s away while the window had already reached 20.
  * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are not
  * counted (they are dropped when the window is full); a suspended destination refuses leases until
  * its pause ends, then grants one probe at a time (while it runs, everyone else is still told
@@ -29,7 +31,7 @@
 export const ACQUIRE_LUA = `
 local now = tonumber(ARGV[1])
 local st = redis.call('HMGET', KEYS[2], 'window', 'suspendedUntil', 'status', 'reason', 'nextAt', 'holdMs',
-  'waitedAt')
+  'waitedAt', 'failCohorts')
 local function wait(cap)
   -- the window is full: drop expired leases (of dead processes) and stale waiters here, off the
   -- path of a grant
@@ -62,7 +64,12 @@ if suspendedUntil > 0 then
   probe = 1
 end
 local cap = math.min(limit, math.max(1, math.floor(window)))
-if inUse >= cap then return wait(cap) end
+-- spacing: by the window while failures hold it down; during slow start (no failed cohort) the
+-- window grows with every success, so the waiters ahead are served at the limit's pace
+if inUse >= cap then
+  if (tonumber(st[8]) or 0) > 0 then return wait(cap) end
+  return wait(limit)
+end
 local nextAt = tonumber(st[5]) or 0
 if nextAt > now then return {'busy', tostring(nextAt - now)} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])

@@ -121,7 +121,7 @@ describe('destination leases in Redis', () => {
     expect(await kinds(d, ['x', 'y'], T0 + 30_001)).toEqual(['granted', 'busy']);
   });
 
-  it('spaces waiting jobs by the number waiting and the average hold time', async () => {
+  it('spaces waiting jobs by the number waiting and the average hold time (slow start: at the limit pace)', async () => {
     const d = 'smtp:crowded.test';
     expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
     await store.release(d, 'a', p, { kind: 'none' }, T0 + 1000, 1000);
@@ -131,14 +131,42 @@ describe('destination leases in Redis', () => {
       const g = await store.acquire(d, `w${i}`, p, T0 + 1000, `job${i}`);
       waits.push(g.kind === 'busy' ? g.retryInMs : -1);
     }
-    // window 2, 1 s average hold: the n-th waiter comes back after about ceil(n / 2) s.
-    expect(waits).toEqual([1000, 1000, 2000, 2000, 3000, 3000, 4000, 4000, 5000, 5000]);
+    // window 2 and growing (no failed cohort), limit 4, 1 s average hold: the n-th waiter comes
+    // back after about ceil(n / 4) s (by the window it would be ceil(n / 2) s: a backlog's jobs
+    // sent far away while the window grows to the limit).
+    expect(waits).toEqual([1000, 1000, 1000, 1000, 2000, 2000, 2000, 2000, 3000, 3000]);
     // A waiter that asks again keeps its place; one that gets a lease leaves the list.
-    expect(await store.acquire(d, 'again', p, T0 + 1000, 'job0')).toEqual({ kind: 'busy', retryInMs: 5000 });
+    expect(await store.acquire(d, 'again', p, T0 + 1000, 'job0')).toEqual({ kind: 'busy', retryInMs: 3000 });
     await store.release(d, 'b', p, { kind: 'none' }, T0 + 1500, 500);
     expect((await store.acquire(d, 'got', p, T0 + 1500, 'job0')).kind).toBe('granted');
     expect(await redis.zscore(`${prefix}:dest:${d}:waiters`, 'job0')).toBeNull();
     expect(await redis.zscore(`${prefix}:dest:${d}:waiters`, 'job1')).not.toBeNull();
+  });
+
+  it('while a failed cohort holds the window down, spaces waiting jobs by the window', async () => {
+    const d = 'smtp:throttled.test';
+    expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
+    await store.release(
+      d,
+      'a',
+      p,
+      { kind: 'fail', status: '4.4.2', reason: 'lost connection' },
+      T0 + 1000,
+      1000,
+    );
+    await store.release(d, 'b', p, { kind: 'none' }, T0 + 1000, 1000);
+    const st = await redis.hmget(`${prefix}:dest:${d}:state`, 'window', 'failCohorts');
+    expect(Number(st[1])).toBeGreaterThan(0);
+    const cap = Math.max(1, Math.floor(Number(st[0])));
+    expect(cap).toBeLessThan(p.concurrencyLimit);
+    for (let i = 0; i < cap; i++)
+      expect((await store.acquire(d, `g${i}`, p, T0 + 1000)).kind).toBe('granted');
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const g = await store.acquire(d, `w${i}`, p, T0 + 1000, `job${i}`);
+      waits.push(g.kind === 'busy' ? g.retryInMs : -1);
+    }
+    expect(waits).toEqual([1, 2, 3, 4, 5, 6].map((n) => Math.ceil(n / cap) * 1000));
   });
 
   it('lists destinations by last release; an index entry whose state expired is dropped', async () => {
