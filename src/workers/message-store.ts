@@ -99,16 +99,23 @@ export async function loadMessage(
   return { body, meta: parseMeta(meta.toString('utf8')) };
 }
 
-/** KEYS: done set, job counter, message, index, journal, pass, reported; ARGV: jobId, queueId, ttl. */
-export const RELEASE_SCRIPT = `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
-local n = redis.call('DECR', KEYS[2])
-if n <= 0 then
+/**
+ * Lua: the message's last job was counted (n <= 0): delete body, counter, pass and report claim,
+ * drop it from the index, keep journal and done set for the outcome's TTL. KEYS and ARGV as
+ * RELEASE_SCRIPT's; also used by run-store.ts's finish script.
+ */
+export const CLOSE_MESSAGE_LUA = `
   redis.call('DEL', KEYS[3], KEYS[2], KEYS[6], KEYS[7])
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('EXPIRE', KEYS[5], tonumber(ARGV[3]))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-  return 0
+  return 0`;
+
+/** KEYS: done set, job counter, message, index, journal, pass, reported; ARGV: jobId, queueId, ttl. */
+export const RELEASE_SCRIPT = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
+local n = redis.call('DECR', KEYS[2])
+if n <= 0 then${CLOSE_MESSAGE_LUA}
 end
 return n
 `;

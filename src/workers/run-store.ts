@@ -16,7 +16,13 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../queue/keys.ts';
 import { luaScript, runScript } from '../queue/lua.ts';
 import { parseJournal } from './journal.ts';
-import { JOURNAL_TTL_SEC, parseMeta, releaseArgs, type StoredMessage } from './message-store.ts';
+import {
+  CLOSE_MESSAGE_LUA,
+  JOURNAL_TTL_SEC,
+  parseMeta,
+  releaseArgs,
+  type StoredMessage,
+} from './message-store.ts';
 import type { WorkerJournalEntry } from './outcome-plan.ts';
 
 const LOAD_RUN_SCRIPT = luaScript(`
@@ -127,12 +133,7 @@ if closed and owed() then
   if n <= 0 then redis.call('SREM', KEYS[6], ARGV[1]) end
   return -2
 end
-if n <= 0 then
-  redis.call('DEL', KEYS[3], KEYS[2], KEYS[6], KEYS[7])
-  redis.call('ZREM', KEYS[4], ARGV[2])
-  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[3]))
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-  return 0
+if n <= 0 then${CLOSE_MESSAGE_LUA}
 end
 return n
 `);
