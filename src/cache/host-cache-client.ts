@@ -38,6 +38,8 @@ export function createHostCacheClient(p: {
   ipc: IpcChannel;
   /** Continue a session on a handed-over socket (smtp/session.ts resumeSession with engine deps). */
   resume: (socket: Socket, state: SessionState) => SmtpSession;
+  /** Told of each socket handed to the supervisor (it leaves this process without a close event). */
+  handedOver?: (socket: Socket) => void;
   replyTimeoutMs?: number;
 }): HostCacheClient {
   const timeoutMs = p.replyTimeoutMs ?? DEFAULT_HOST_CACHE_REPLY_TIMEOUT_MS;
@@ -50,6 +52,7 @@ export function createHostCacheClient(p: {
       if (closed || !isDetachable(session)) return false;
       const handed = session.detach();
       if (handed === undefined) return false;
+      p.handedOver?.(handed.socket);
       // child_process closes our copy of the handle once it is sent.
       if (!p.ipc.send({ t: 'cache-put', labels, state: handed.state, ttlMs }, handed.socket))
         handed.socket.destroy();

@@ -1,7 +1,8 @@
 /**
  * The composition of a worker process forked by `mxq pool` (`mxq worker --pool-child shared|local`):
  * the ordinary worker, plus the IPC side: with `shared`, a tiered session cache whose host tier is
- * the supervisor's and TLS handshakes in the supervisor's TLS owner (tlsproxy); always
+ * the supervisor's and TLS handshakes in the supervisor's TLS owner (tlsproxy), except a further
+ * TLS session of a server this process already holds one of (cache/tls-placement.ts); always
  * reports of which jobs this process holds (for fast recovery when it dies), answers to status
  * queries, and a drain when the supervisor goes away.
  *
@@ -86,9 +87,13 @@ export function poolChildArgs(
         ipc,
         resume: (socket, state) => {
           // a TLS session travels only as a link to the TLS owner
-          if (state.tls.active) tls?.adopt(socket);
+          if (state.tls.active) {
+            const { host, port } = state.endpoint;
+            tls?.adopt(socket, { host, port, level: state.tls.level });
+          }
           return resumeSession(socket, state, engine);
         },
+        handedOver: (socket) => tls?.handedOver(socket),
       })
     : undefined;
   // Its metrics are the pool's /metrics (summed there): the supervisor asks over the channel.

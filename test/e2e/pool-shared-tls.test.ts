@@ -3,7 +3,8 @@
  * supervisor runs the TLS handshake on the raw socket a child passes after 220 to STARTTLS, and
  * the child talks plaintext to it over a local link that any child may take from the host cache.
  * Messages sent one after another to one STARTTLS server ride on one TCP connection and one TLS
- * handshake; certificate checks still hold (an untrusted certificate at level verify defers); a
+ * handshake, in the owner (no child ever holds two sessions of the server, so none runs its own
+ * TLS: see pool-tls-busy.test.ts for that); certificate checks still hold (an untrusted certificate at level verify defers); a
  * TLS session never serves another TLS policy.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -81,6 +82,8 @@ it('a TLS session opened by one process is reused by the other: one connection, 
     (c) => (c.cache?.hitsHostDest ?? 0) + (c.cache?.hitsHostEndpoint ?? 0),
   );
   expect(hostHits.filter((h) => h > 0).length).toBe(2);
+  // one message at a time: no process ever held a second session, so no handshake ran in a child
+  expect(status.children.map((c) => c.cache?.tlsLocal ?? 0)).toEqual([0, 0]);
   // nothing but the greeting, EHLO and STARTTLS went in plaintext
   const plain = peer.commands.filter((c) => !c.tls).map((c) => c.line.split(' ')[0]);
   expect(new Set(plain)).toEqual(new Set(['EHLO', 'STARTTLS']));

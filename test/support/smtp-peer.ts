@@ -23,7 +23,9 @@
  *    (undefined → default 250). dataDone: reply after the final dot; for LMTP a function
  *    (accepted recipients) → one reply per recipient (a plain string is used for each).
  *    delayMs[stage]: wait before handling that stage ('body': before reading the body; 'dot':
- *    before the final reply). disconnectAt[stage]: destroy the socket instead of replying
+ *    before the final reply). holdDot: a promise to wait for (after delayMs.dot) before the final
+ *    reply, asked for after the message is recorded (a test gate: e.g. until two sessions
+ *    overlap). disconnectAt[stage]: destroy the socket instead of replying
  *    ('body': when the first body bytes arrive; 'dot': after the final dot, before the reply;
  *    the message is still recorded in `messages`). ehloName: first word of the EHLO reply (also
  *    used in later greetings of that connection). starttlsInjection: bytes written in the same
@@ -65,6 +67,7 @@ export interface PeerScript {
   rcpt?: PeerReply | ((address: string) => PeerReply | undefined);
   dataDone?: PeerReply | ((rcpts: string[]) => PeerReply[]);
   delayMs?: Partial<Record<PeerStage, number>>;
+  holdDot?: () => Promise<void>;
   disconnectAt?: PeerStage;
   ehloName?: string;
   starttlsInjection?: string;
@@ -220,9 +223,13 @@ export async function startSmtpPeer(opts: PeerOptions = {}): Promise<SmtpPeer> {
         });
         if (c) c.state.wire = [];
         if (s.disconnectAt === 'dot') return void c?.state.socket().destroy();
-        setTimeout(() => {
+        const reply = () => {
           queueDataDone(c?.state, s, rcpts, opts.lmtp ?? false);
           cb(null);
+        };
+        setTimeout(() => {
+          if (s.holdDot === undefined) reply();
+          else void s.holdDot().then(reply);
         }, s.delayMs?.dot ?? 0);
       });
     };
