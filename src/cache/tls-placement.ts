@@ -1,15 +1,21 @@
 /**
  * Where a pool child (`--sharing shared`) runs a TLS session: in the supervisor's TLS owner
- * (tlsproxy: shareable, every record crosses the supervisor) or in this process (startTls, as a
- * lone worker: cheaper per record, but the session can never leave this process).
+ * (tlsproxy: shareable, but every record crosses the supervisor) or in this process (startTls,
+ * as a lone worker: cheaper per record, but the session can never leave this process).
  *
- * Decides: the rule, "the first TLS session of a server in this process goes through the owner;
- * a further one while this process already holds a TLS session of that server (same host name,
- * port and TLS level: handshaking, in a transaction, or idle in its local tier) runs here". The
- * further one would not be handed over anyway: the tiered cache keeps a session given back while
- * its process still uses others of its label (`keptBusy`), so for a destination this process is
- * busy with (a backlog) the owner would only add a hop per record; the first one stays shareable,
- * so a destination with a message now and then still rides one TLS session across processes.
+ * Decides: the rule, "a new TLS session runs here when this process already holds
+ * HELD_BEFORE_HERE (2) TLS sessions of its server (same host name, port and TLS level:
+ * handshaking, in a transaction, or idle in its local tier); else through the owner". Why: a
+ * session of a destination this process is busy with (a backlog) would not be handed over anyway
+ * (the tiered cache keeps a session given back while its process still uses others of its label,
+ * `keptBusy`), so the owner would only add a hop and a copy per record; the first sessions stay
+ * shareable, so a destination with a message now and then still rides one TLS session across
+ * processes. Why 2 and not 1: two overlapping messages to one server in one process happen by
+ * chance with many destinations and many job slots, and a session TLS'd here on such a chance
+ * stays stuck in this process (other processes then open their own): with 1, the 100-destination
+ * bench (bench/pool-sharing.ts) under load needed more handshakes per message than with 2, which
+ * matched the owner-only figures; a backlog holds many sessions per process (10 with 10 job
+ * slots), so only 2 of them cross the supervisor.
  * What "holds" means: sockets of TLS sessions started here (through either path) or adopted from
  * the host tier, until they close or are handed to the host tier (`release`: a handed-over socket
  * emits no close in this process).
@@ -29,7 +35,7 @@ export interface TlsServerKey {
 }
 
 export interface TlsPlacement {
-  /** Register a session about to start TLS with `key`; 'here' when this process already holds one. */
+  /** Register a session about to start TLS with `key`; 'here' when this process holds enough already. */
   place(key: TlsServerKey, socket: Socket): 'owner' | 'here';
   /** A TLS session's socket now in use here (the outcome's socket, or one adopted from the host tier). */
   hold(key: TlsServerKey, socket: Socket): void;
@@ -41,7 +47,11 @@ export interface TlsPlacement {
 
 const keyOf = (k: TlsServerKey): string => `${k.level}\n${k.host.toLowerCase()}\n${k.port}`;
 
-export function createTlsPlacement(): TlsPlacement {
+/** A new session runs here once this process holds this many sessions of its server. */
+export const HELD_BEFORE_HERE = 2;
+
+export function createTlsPlacement(p: { heldBeforeHere?: number } = {}): TlsPlacement {
+  const heldBeforeHere = p.heldBeforeHere ?? HELD_BEFORE_HERE;
   const byKey = new Map<string, Set<Socket>>();
   const keyBySocket = new WeakMap<Socket, string>();
   const release = (socket: Socket): void => {
@@ -64,7 +74,7 @@ export function createTlsPlacement(): TlsPlacement {
   };
   return {
     place(k, socket) {
-      const busy = (byKey.get(keyOf(k))?.size ?? 0) > 0;
+      const busy = (byKey.get(keyOf(k))?.size ?? 0) >= heldBeforeHere;
       hold(k, socket);
       return busy ? 'here' : 'owner';
     },

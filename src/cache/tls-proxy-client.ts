@@ -2,8 +2,9 @@
  * The worker side of the TLS owner (Postfix tlsproxy client): a TlsStarter that hands the raw
  * socket to the `mxq pool` supervisor after 220 to STARTTLS (or at connect for SMTPS) and gets
  * back a plaintext local link to the TLS session the owner holds, with the owner's TLS facts;
- * or, when this process already holds a TLS session of that server (tls-placement.ts: the new
- * one would stay in this process anyway), runs the handshake here like a lone worker.
+ * or, when this process is busy with that server (it already holds two TLS sessions of it,
+ * tls-placement.ts: the new one would stay in this process anyway), runs the handshake here like
+ * a lone worker.
  *
  * Decides: the reply timeout (the handshake timeout plus 2 s: then a timeout, as a local
  * handshake would report), that an abort or a late reply closes the link, that with no channel

@@ -2,7 +2,7 @@
  * The composition of a worker process forked by `mxq pool` (`mxq worker --pool-child shared|local`):
  * the ordinary worker, plus the IPC side: with `shared`, a tiered session cache whose host tier is
  * the supervisor's and TLS handshakes in the supervisor's TLS owner (tlsproxy), except a further
- * TLS session of a server this process already holds one of (cache/tls-placement.ts); always
+ * TLS session of a server this process is busy with (cache/tls-placement.ts); always
  * reports of which jobs this process holds (for fast recovery when it dies), answers to status
  * queries, and a drain when the supervisor goes away.
  *
