@@ -27,7 +27,10 @@ export interface SessionCacheCounters {
   misses: number;
   storesLocal: number;
   storesHost: number;
-  /** Of storesLocal: sessions that could have gone to the host tier, kept for a busy label. */
+  /**
+   * Of storesLocal: sessions given back while their label was busy, not offered to the host tier
+   * (a session TLS'd in this process, tls-placement.ts, is counted too: it could not have gone).
+   */
   keptBusy: number;
   /** Local-tier sessions not taken within their ttl (the local cache then closes them). */
   expiriesLocal: number;

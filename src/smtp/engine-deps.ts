@@ -13,7 +13,8 @@ import type { TlsOutcome } from './tls-upgrade.ts';
 
 /**
  * Who runs the TLS handshake over a connected socket (default: this process, tls-upgrade.ts).
- * `mxq pool` children use a TLS owner process instead (Postfix tlsproxy): the outcome's socket is
+ * `mxq pool` children use a TLS owner process instead (Postfix tlsproxy), except for a further
+ * session of a server the child is busy with (cache/tls-placement.ts): the outcome's socket is
  * then a plaintext local link to the owner, which `carries` recognizes so that such a session
  * may be detached and handed to another process like a plaintext one.
  */
