@@ -5,7 +5,8 @@
  * Decides: where an idle session goes (plaintext sessions, which can travel as a socket handle,
  * go to the host tier so that any process on the host can take them; TLS sessions stay local,
  * since TLS state cannot cross a process; a session given back while this process still has
- * other sessions taken by the same label in use stays local too: the process is busy with that
+ * other sessions taken by the same label in use (for a session opened here and given back for
+ * the first time: by any of its labels) stays local too: the process is busy with that
  * destination and takes it again within a transaction's time, without two handle transfers
  * through the supervisor), the lookup order (local, then host), and what is
  * counted: hits by tier and label kind, misses, stores by tier, local expiries, handovers; and,
@@ -71,11 +72,13 @@ export function createTieredSessionCache(p: {
     takenBy.set(session, label);
   };
   /**
-   * Other sessions of `label` still in use here. Closed ones are dropped on the way, of every
-   * label: a taken session that is closed instead of given back (failed probe, session limit)
-   * would otherwise stay here for good when its label never comes back.
+   * Other sessions of the session's label still in use here: the label it was taken by, or, for
+   * a session given back for the first time (opened by this process, never taken from a tier),
+   * any of the labels it is stored under. Closed ones are dropped on the way, of every label: a
+   * taken session that is closed instead of given back (failed probe, session limit) would
+   * otherwise stay here for good when its label never comes back.
    */
-  const givenBack = (session: SmtpSession): number => {
+  const givenBack = (session: SmtpSession, labels: string[]): number => {
     const label = takenBy.get(session);
     takenBy.delete(session);
     if (label !== undefined) inUse.get(label)?.delete(session);
@@ -83,7 +86,10 @@ export function createTieredSessionCache(p: {
       for (const other of set) if (!other.isUsable()) set.delete(other);
       if (set.size === 0) inUse.delete(l);
     }
-    return label === undefined ? 0 : (inUse.get(label)?.size ?? 0);
+    if (label !== undefined) return inUse.get(label)?.size ?? 0;
+    let others = 0;
+    for (const l of labels) others += inUse.get(l)?.size ?? 0;
+    return others;
   };
   const hit = (tier: 'Local' | 'Host', label: string): void => {
     const kind = labelKind(label) === 'dest' ? 'Dest' : 'Endpoint';
@@ -113,7 +119,7 @@ export function createTieredSessionCache(p: {
       return undefined;
     },
     async put(labels: string[], session: SmtpSession, ttlMs: number) {
-      const busy = givenBack(session) > 0;
+      const busy = givenBack(session, labels) > 0;
       if (p.host !== undefined && ttlMs > 0 && labels.length > 0) {
         if (busy) c.keptBusy++;
         else if (p.host.put(labels, session, ttlMs)) {

@@ -167,6 +167,36 @@ it('a session given back while another one of its label is in use here stays loc
   await cache.close();
 });
 
+it('a session opened here and given back for the first time stays local while another of one of its labels is in use', async () => {
+  const ch = channel();
+  const host = createHostCacheClient({ ipc: ch.ipc, resume: () => fakeSession(false) });
+  const cache = createTieredSessionCache({ local: createLocalSessionCache(), host });
+  // one session of the endpoint taken from the host tier and still in use here
+  const taking = cache.take(EP);
+  await Promise.resolve();
+  const req = ch.sent.at(-1)?.msg;
+  if (req?.t !== 'cache-take') throw new Error('no take request');
+  host.onMessage(
+    { t: 'cache-hit', reqId: req.reqId, state: fakeSession(false).state, labels: [EP] },
+    fakeSocket(),
+  );
+  const inUse = await taking;
+  if (inUse === undefined) throw new Error('no session');
+  // a fresh session (opened here, never taken) stored under the dest and endpoint labels: busy
+  const fresh = fakeSession(false);
+  await cache.put([DEST, EP], fresh, 2000);
+  expect(ch.sent.map((x) => x.msg.t)).toEqual(['cache-take']);
+  expect(cache.counters()).toMatchObject({ keptBusy: 1, storesLocal: 1, storesHost: 0 });
+  // the one in use comes back: nothing else of its label is in use, so it goes to the host tier
+  await cache.put([EP], inUse, 2000);
+  expect(ch.sent.map((x) => x.msg.t)).toEqual(['cache-take', 'cache-put']);
+  // and a fresh session with nothing of its labels in use goes there too
+  await cache.put([DEST, EP], fakeSession(false), 2000);
+  expect(ch.sent.map((x) => x.msg.t)).toEqual(['cache-take', 'cache-put', 'cache-put']);
+  expect(cache.counters()).toMatchObject({ keptBusy: 1, storesLocal: 1, storesHost: 2 });
+  await cache.close();
+});
+
 it('a session taken and then closed without being given back is not kept (any later give-back forgets it)', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
