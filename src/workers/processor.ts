@@ -12,8 +12,11 @@
  * message. Any other error puts the job back with backoff (the same step pattern; its next run
  * joins and leaves the pass again), so no recipient and no report is ever lost to a processor error.
  * Round trips (issue 10): joining the pass and loading body, meta and journal is one script
- * (run-store.ts loadRun); a terminal run leaves the pass and releases its job in one more
- * (finishRun), unless a failure report may be owed, when the report path runs in between.
+ * (run-store.ts loadRun), and the destination lease is asked for at the same time (the agent's
+ * `reserve`: route and lease need no body; a run that makes no attempt, message gone or every
+ * recipient already final, cancels it and a granted lease goes back at once); a terminal run
+ * leaves the pass and releases its job in one more (finishRun), unless a failure report may be
+ * owed, when the report path runs in between.
  * Never: classifies SMTP outcomes (the agent does), builds MIME, reads the environment.
  */
 
@@ -22,12 +25,12 @@ import type { Redis } from 'ioredis';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import { backoffDelayMs } from '../core/retry-policy.ts';
-import { domainAsNexthop } from '../core/route.ts';
+import { domainAsNexthop, type RouteInput } from '../core/route.ts';
 import { type MetricsRecorder, recordAttempt } from '../metrics/recorder.ts';
 import { countJobError, HELD_JOB_PREFIX, holdFailingJob, MAX_JOB_ERRORS } from '../queue/hold.ts';
 import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
-import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
+import type { JobAgent, ReserveRequest, RoutedAttemptRequest, RouteReservation } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
 import { DestinationBusyError } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
@@ -51,7 +54,7 @@ export interface ProcessorDeps {
   redis: Redis;
   keys: QueueKeys;
   opts: ResolvedOptions;
-  agent: { deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult> };
+  agent: JobAgent;
   notifications: NotificationSender;
   clock: Clock;
   random: Random;
@@ -237,10 +240,41 @@ async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
 }
 
 async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
+  // The route and the destination lease need no body: asked for now, answered while the message
+  // loads (agent.ts reserve). Every path ends the reservation: the attempt uses it, or it is
+  // cancelled (a granted lease goes back at once; cancel after the attempt does nothing).
+  const reserved = ctx.deps.agent.reserve?.(reserveRequest(ctx.data, ctx.signal));
+  try {
+    return await runReserved(ctx, reserved);
+  } finally {
+    reserved?.cancel();
+  }
+}
+
+function reserveRequest(data: DeliveryJobData, signal: AbortSignal | undefined): ReserveRequest {
+  return {
+    queueId: data.queueId,
+    recipients: data.recipients,
+    route: routeInput(data),
+    ...(signal !== undefined ? { signal } : {}),
+  };
+}
+
+/** What the job carries for routing (the worker routes at every attempt: agent.ts, core/route.ts). */
+function routeInput(data: DeliveryJobData): RouteInput {
+  return {
+    domain: data.domain,
+    transport: data.transport,
+    ...(data.nexthop !== undefined ? { nexthop: data.nexthop } : {}),
+  };
+}
+
+async function runReserved(ctx: RunCtx, reserved: RouteReservation | undefined): Promise<DeliverJobResult> {
   const { deps, data } = ctx;
   // One round trip: join the pass, read body, meta and journal (run-store.ts).
   const loaded = await loadRun(deps.redis, deps.keys, data.queueId, ctx.jobId);
   if (loaded === undefined) {
+    reserved?.cancel();
     ctx.log.warn({ event: 'message-gone' }, `${data.queueId}: message is gone (deleted); job ends`);
     await leavePass(deps.redis, deps.keys, data.queueId, ctx.jobId);
     await release(ctx);
@@ -254,7 +288,10 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
       'recipients already final skipped',
     );
   }
-  const requeue = pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal) : undefined;
+  // No attempt (every recipient already final): a lease granted meanwhile goes back now.
+  if (pending.length === 0) reserved?.cancel();
+  const requeue =
+    pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal, reserved) : undefined;
   if (requeue === undefined) {
     // Terminal run: leave the pass and release the job in one script (run-store.ts finishRun);
     // only when a failure report may be owed does it stop there, and the report path below runs.
@@ -288,6 +325,7 @@ async function attemptAndRecord(
   stored: StoredMessage,
   pending: DeliveryJobData['recipients'],
   journal: Map<string, WorkerJournalEntry>,
+  reserved: RouteReservation | undefined,
 ): Promise<Requeue | undefined> {
   const { deps, data } = ctx;
   const activeTime = deps.clock.now();
@@ -298,11 +336,7 @@ async function attemptAndRecord(
     nexthop: data.nexthop ?? domainAsNexthop(data.domain),
     protocol: data.transport,
     // The worker routes at every attempt (agent.ts, core/route.ts).
-    route: {
-      domain: data.domain,
-      transport: data.transport,
-      ...(data.nexthop !== undefined ? { nexthop: data.nexthop } : {}),
-    },
+    route: routeInput(data),
     message: stored.body,
     size: data.size,
     eightBit: data.eightBit,
@@ -328,7 +362,7 @@ async function attemptAndRecord(
     const rec = settledRecord(r, data.queueId, ctx.jobId, deps.clock.now());
     if (rec !== undefined) settled.record(rec);
   };
-  const result = await deps.agent.deliver(req);
+  const result = await deps.agent.deliver(req, reserved);
   const recorded = await settled.finish();
   const now = deps.clock.now();
   const plan = planAttemptOutcome({
