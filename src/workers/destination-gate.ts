@@ -112,11 +112,12 @@ export function runUnderLease(
 /** Send the acquire now; the attempt's request (with its body) comes later, to `run`. */
 export function reserveLease(deps: GateDeps, req: LeaseRequest): LeaseReservation {
   const { clock, logger } = deps;
-  // Ends an in-place wait when the reservation is cancelled (and with the attempt's signal).
+  // Ends an in-place wait when the reservation is cancelled (and with the attempt's signal); the
+  // combined signal is made only for a wait (most grants come at the first ask).
   const cancelled = new AbortController();
-  const signal =
+  const waitSignal = (): AbortSignal =>
     req.signal === undefined ? cancelled.signal : AbortSignal.any([req.signal, cancelled.signal]);
-  const answer = ask(deps, req, signal);
+  const answer = ask(deps, req, waitSignal);
   // A cancelled reservation never reads a rejection; run() still gets it.
   answer.catch(() => undefined);
   let state: 'open' | 'running' | 'cancelled' = 'open';
@@ -163,7 +164,7 @@ export function reserveLease(deps: GateDeps, req: LeaseRequest): LeaseReservatio
 }
 
 /** Acquire (waiting in place while a local holder may free a lease); a grant starts renewing. */
-async function ask(deps: GateDeps, req: LeaseRequest, signal: AbortSignal): Promise<Answer> {
+async function ask(deps: GateDeps, req: LeaseRequest, waitSignal: () => AbortSignal): Promise<Answer> {
   const { leases, clock, logger } = deps;
   const dest = (await deps.keyOf?.(req)) ?? destinationKey(req);
   const params = destinationParams(dest, deps.opts);
@@ -173,6 +174,7 @@ async function ask(deps: GateDeps, req: LeaseRequest, signal: AbortSignal): Prom
   let grant = await leases.acquire(dest, leaseId, params, askedAt, waiterId);
   // In place: a local holder of the destination will give its lease back soon (the backlog case);
   // being woken by it beats a round trip through BullMQ's delayed set.
+  let signal: AbortSignal | undefined;
   for (
     let tries = 0;
     grant.kind === 'busy' && deps.local !== undefined && tries < MAX_IN_PLACE_TRIES;
@@ -182,6 +184,7 @@ async function ask(deps: GateDeps, req: LeaseRequest, signal: AbortSignal): Prom
     // At most one waiter per local holder: the rest go away at once, so that a saturated
     // destination does not keep every job slot of the process from other destinations.
     if (left <= 0 || deps.local.waiting(dest) >= deps.local.held(dest)) break;
+    signal ??= waitSignal();
     await deps.local.wait(dest, Math.min(left, grant.retryInMs), signal);
     if (signal.aborted) break;
     grant = await leases.acquire(dest, leaseId, params, clock.now(), waiterId);
