@@ -16,7 +16,9 @@
  * `reserve`: route and lease need no body; a run that makes no attempt, message gone or every
  * recipient already final, cancels it and a granted lease goes back at once); a terminal run
  * leaves the pass and releases its job in one more (finishRun), unless a failure report may be
- * owed, when the report path runs in between.
+ * owed, when the report path runs in between. When every outcome was written as it settled, that
+ * script is sent behind those writes without waiting for their replies, and acts only if the
+ * journal holds every entry (earlyFinish): a message is never released before its outcomes.
  * Never: classifies SMTP outcomes (the agent does), builds MIME, reads the environment.
  */
 
@@ -36,6 +38,7 @@ import { DestinationBusyError } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
 import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
+  type AttemptPlan,
   expiredLogLine,
   handoffRoute,
   nextJobData,
@@ -45,7 +48,7 @@ import {
   type WorkerJournalEntry,
   withoutRecorded,
 } from './outcome-plan.ts';
-import { finishRun, leavePassForReport, loadRun } from './run-store.ts';
+import { type Finished, finishRun, leavePassForReport, loadRun } from './run-store.ts';
 import { dispatchSessionNotices } from './session-notice.ts';
 
 export const MALFORMED_JOB_PREFIX = 'malformed delivery job';
@@ -290,12 +293,13 @@ async function runReserved(ctx: RunCtx, reserved: RouteReservation | undefined):
   }
   // No attempt (every recipient already final): a lease granted meanwhile goes back now.
   if (pending.length === 0) reserved?.cancel();
-  const requeue =
-    pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal, reserved) : undefined;
+  const { requeue, finished } =
+    pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal, reserved) : {};
   if (requeue === undefined) {
-    // Terminal run: leave the pass and release the job in one script (run-store.ts finishRun);
-    // only when a failure report may be owed does it stop there, and the report path below runs.
-    const end = await finishRun(deps.redis, deps.keys, releaseParams(ctx));
+    // Terminal run: leave the pass and release the job in one script (run-store.ts finishRun),
+    // unless the attempt already did (earlyFinish); only when a failure report may be owed does
+    // it stop there, and the report path below runs.
+    const end = finished ?? (await finishRun(deps.redis, deps.keys, releaseParams(ctx)));
     if (!end.report) {
       if (end.left === 0) ctx.log.info({ event: 'removed' }, `${data.queueId}: removed`);
       return summarize(data.queueId, ctx.jobId, journal);
@@ -319,14 +323,17 @@ interface Requeue {
   now: number;
 }
 
-/** One attempt; records its outcomes and returns the requeue of the deferred subset, if any. */
+/**
+ * One attempt; records its outcomes and returns the requeue of the deferred subset, if any, or
+ * the end of a terminal run when earlyFinish already ended it.
+ */
 async function attemptAndRecord(
   ctx: RunCtx,
   stored: StoredMessage,
   pending: DeliveryJobData['recipients'],
   journal: Map<string, WorkerJournalEntry>,
   reserved: RouteReservation | undefined,
-): Promise<Requeue | undefined> {
+): Promise<{ requeue?: Requeue; finished?: Finished }> {
   const { deps, data } = ctx;
   const activeTime = deps.clock.now();
   const req: RoutedAttemptRequest = {
@@ -363,7 +370,8 @@ async function attemptAndRecord(
     if (rec !== undefined) settled.record(rec);
   };
   const result = await deps.agent.deliver(req, reserved);
-  const recorded = await settled.finish();
+  // The last batch's write leaves now, so that earlyFinish's script goes out behind it.
+  const writing = settled.finish();
   const now = deps.clock.now();
   const plan = planAttemptOutcome({
     data: { ...data, recipients: pending },
@@ -373,8 +381,20 @@ async function attemptAndRecord(
     opts: deps.opts,
   });
   if (deps.metrics) recordAttempt(deps.metrics, data.transport, (now - activeTime) / 1000, plan.events);
-  const rest = withoutRecorded(plan, recorded);
-  await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events, positions);
+  const early = earlyFinish(ctx, plan, result, settled.given);
+  const recorded = await writing;
+  let finished: Finished | undefined;
+  if (early !== undefined) {
+    const answer = await early;
+    // 'unrecorded': a write had not happened before it (failed, or resent after NOSCRIPT) and
+    // nothing was changed; the run records what is missing and finishes as usual.
+    if (answer !== 'unrecorded') finished = answer;
+  }
+  // Finished early: every entry of the attempt was in the journal, with its event (one script).
+  if (finished === undefined) {
+    const rest = withoutRecorded(plan, recorded);
+    await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events, positions);
+  }
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
   // --- notices: postmaster transcripts of sessions with protocol errors (spec §10.3) ---
   if (result.notices !== undefined) {
@@ -383,7 +403,7 @@ async function attemptAndRecord(
   }
   if (plan.expired)
     ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
-  if (plan.deferred.length === 0) return undefined;
+  if (plan.deferred.length === 0) return finished === undefined ? {} : { finished };
   const next = nextJobData(data, plan);
   const used = {
     nexthop: result.route?.nexthop ?? req.nexthop,
@@ -400,7 +420,31 @@ async function attemptAndRecord(
     handoff.route !== undefined
       ? 0
       : backoffDelayMs({ arrivalTime: data.arrivalTime, now, opts: deps.opts, random: deps.random });
-  return { next, delayMs, delayWarning: plan.delayWarning, deferred: plan.deferred.length, now };
+  return { requeue: { next, delayMs, delayWarning: plan.delayWarning, deferred: plan.deferred.length, now } };
+}
+
+/**
+ * The end of a terminal run sent without waiting for the replies of the attempt's journal writes
+ * (one round trip less between two messages of a session): only when every final outcome was
+ * written as it settled (no deferred or expired recipient, nothing left for the end commit) and
+ * no session notice is owed. The script goes out behind those writes on the same connection and
+ * changes nothing unless the journal holds every entry of the attempt (run-store.ts finishRun
+ * `recorded`), so no message is released before its outcomes are durable.
+ */
+function earlyFinish(
+  ctx: RunCtx,
+  plan: AttemptPlan,
+  result: { notices?: unknown },
+  given: ReadonlySet<string>,
+): Promise<Finished | 'unrecorded'> | undefined {
+  if (plan.deferred.length > 0 || result.notices !== undefined) return undefined;
+  const rest = withoutRecorded(plan, given);
+  if (rest.journal.length > 0 || rest.events.length > 0) return undefined;
+  const recorded = plan.journal.map((e) => e.recipient);
+  const answer = finishRun(ctx.deps.redis, ctx.deps.keys, { ...releaseParams(ctx), recorded });
+  // Read after the writes' replies; a rejection meanwhile is not an unhandled one.
+  answer.catch(() => undefined);
+  return answer;
 }
 
 /** Requeue the deferred subset (after the pass was closed): delay warning, new data, backoff. */
