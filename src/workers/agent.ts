@@ -10,7 +10,10 @@
  * carries `route` (queued mail) is routed here, at every attempt, from this worker's configuration
  * (core/route.ts); a route that cannot be used defers every recipient with 4.3.5. With a
  * destination lease store, the attempt runs under a pool-wide lease of its destination
- * (destination-gate.ts).
+ * (destination-gate.ts). Routing and the lease need no body: `reserve` routes a queued request
+ * and sends its lease request at once (the processor calls it before it loads the message), and
+ * `deliver(req, reservation)` runs the attempt with them; a reservation not given to `deliver`
+ * is cancelled by its owner (a granted lease goes back at once).
  * Never: decides anything about delivery (src/core/attempt.ts does), retries or queues.
  */
 import { createLocalSessionCache, type LocalSessionCache } from '../cache/local-session-cache.ts';
@@ -20,7 +23,13 @@ import { mxHostsKey } from '../core/destination.ts';
 import { parseNexthop } from '../core/nexthop.ts';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { DestinationLeases, Logger, NexthopStateStore } from '../core/ports.ts';
-import { decideRoute, deferEveryRecipient, type Route, type RouteInput } from '../core/route.ts';
+import {
+  decideRoute,
+  deferEveryRecipient,
+  type Route,
+  type RouteDecision,
+  type RouteInput,
+} from '../core/route.ts';
 import { keepsSessionHistory } from '../core/session-notice.ts';
 import type { AttemptRequest, AttemptResult } from '../core/types.ts';
 import { createDnsCache, type DnsCacheStats } from '../dns/dns-cache.ts';
@@ -33,7 +42,7 @@ import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
-import { runUnderLease } from './destination-gate.ts';
+import { type LeaseRequest, type LeaseReservation, reserveLease } from './destination-gate.ts';
 import { createLocalLeaseQueue } from './local-lease-queue.ts';
 
 /** How long close() waits for lease releases in flight before it closes the lease store. */
@@ -49,10 +58,31 @@ export interface RoutedAttemptResult extends AttemptResult {
   route?: Route;
 }
 
+/** What `reserve` needs of a queued request: no body, no envelope beyond its recipients. */
+export type ReserveRequest = Pick<AttemptRequest, 'queueId' | 'recipients' | 'signal'> & {
+  route: RouteInput;
+};
+
+/** A queued request's route and destination lease, decided and asked for ahead of its attempt. */
+export interface RouteReservation {
+  readonly decided: RouteDecision;
+  /** The lease asked for (a usable route and a lease store), else none. */
+  readonly lease: LeaseReservation | undefined;
+  /** The attempt will not run: a lease granted now or later goes back at once. No-op once used. */
+  cancel(): void;
+}
+
+/** What the processor uses of a delivery agent (tests pass scripted ones without `reserve`). */
+export interface JobAgent {
+  /** With `reserved`: its route and lease are used (it was made by `reserve` for this request). */
+  deliver(req: RoutedAttemptRequest, reserved?: RouteReservation): Promise<RoutedAttemptResult>;
+  reserve?(req: ReserveRequest): RouteReservation;
+}
+
 import { createTlsPolicyDeps, type TlsPolicyStores } from './tls-policy-deps.ts';
 
-export interface DeliveryAgent {
-  deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult>;
+export interface DeliveryAgent extends JobAgent {
+  reserve(req: ReserveRequest): RouteReservation;
   close(): Promise<void>;
   /** DNS cache counters of this agent (queries sent, hits, coalesced lookups). */
   dnsStats(): DnsCacheStats;
@@ -108,7 +138,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
   const extras = createTlsPolicyDeps(opts, { ...deps, dns, clock, logger });
   const attemptDeps = { dns, connector, cache, clock, random, logger, nexthopState, ...extras };
   // destinationKey 'mx-hosts': an MX route's destination is its set of MX hosts (one MX query).
-  const mxKeyOf = async (req: AttemptRequest): Promise<string | undefined> => {
+  const mxKeyOf = async (req: LeaseRequest): Promise<string | undefined> => {
     if (opts.destinationKey !== 'mx-hosts') return undefined;
     const parsed = parseNexthop(req.nexthop.trim(), req.protocol, opts);
     if (!parsed.ok || parsed.target.lookup !== 'mx') return undefined;
@@ -120,26 +150,50 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
         )
       : undefined;
   };
+  const gate =
+    deps.leases === undefined
+      ? undefined
+      : { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, local, releases, ...meter };
+  const reserve = (req: ReserveRequest): RouteReservation => {
+    const decided = decideRoute(req.route, opts);
+    const lease =
+      decided.ok && gate !== undefined
+        ? reserveLease(gate, {
+            queueId: req.queueId,
+            recipients: req.recipients,
+            nexthop: decided.route.nexthop,
+            protocol: decided.route.transport,
+            ...(req.signal !== undefined ? { signal: req.signal } : {}),
+          })
+        : undefined;
+    return { decided, lease, cancel: () => lease?.cancel() };
+  };
   return {
-    async deliver(req) {
-      if (req.route === undefined) return runAttempt(req, attemptDeps, opts);
-      const decided = decideRoute(req.route, opts);
-      if (!decided.ok) {
-        logger.error(
-          { event: 'route-config-error', queueId: req.queueId, domain: req.route.domain },
-          `${req.queueId}: ${decided.error}`,
-        );
-        return deferEveryRecipient(req, '4.3.5', decided.error);
+    reserve,
+    async deliver(req, reserved) {
+      if (req.route === undefined) {
+        reserved?.cancel();
+        return runAttempt(req, attemptDeps, opts);
       }
-      const { route } = decided;
-      const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
-      const run = () => runAttempt(routed, attemptDeps, opts);
-      const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, local, releases, ...meter };
-      const result =
-        gate.leases === undefined
-          ? await run()
-          : await runUnderLease({ ...gate, leases: gate.leases }, routed, run);
-      return { ...result, route };
+      const r = reserved ?? reserve({ ...req, route: req.route });
+      try {
+        const { decided } = r;
+        if (!decided.ok) {
+          logger.error(
+            { event: 'route-config-error', queueId: req.queueId, domain: req.route.domain },
+            `${req.queueId}: ${decided.error}`,
+          );
+          return deferEveryRecipient(req, '4.3.5', decided.error);
+        }
+        const { route } = decided;
+        const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
+        const run = () => runAttempt(routed, attemptDeps, opts);
+        const result = r.lease === undefined ? await run() : await r.lease.run(routed, run);
+        return { ...result, route };
+      } finally {
+        // A reservation whose lease did not run (an error before it): its lease goes back.
+        r.cancel();
+      }
     },
     async close() {
       // Bounded: with Redis gone a release never gets its reply (the lease connection retries

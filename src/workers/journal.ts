@@ -113,8 +113,9 @@ export interface SettledRecord {
 
 /**
  * Writes settled recipients as they come during an attempt. `record` batches everything settled
- * in one tick into one call; `finish` waits for the writes and returns the recipients recorded
- * (a failed write is only logged: the end-of-attempt commit writes what is missing).
+ * in one tick into one call; `finish` sends what is batched at once, waits for the writes and
+ * returns the recipients recorded (a failed write is only logged: the end-of-attempt commit writes
+ * what is missing); `given` is every recipient passed to `record` (its write sent or batched).
  */
 export function createSettleRecorder(p: {
   redis: Redis;
@@ -125,9 +126,11 @@ export function createSettleRecorder(p: {
 }): {
   record(rec: SettledRecord): void;
   finish(): Promise<ReadonlySet<string>>;
+  readonly given: ReadonlySet<string>;
 } {
   const writes: Promise<void>[] = [];
   const recorded = new Set<string>();
+  const given = new Set<string>();
   let batch: SettledRecord[] = [];
   const flush = () => {
     if (batch.length === 0) return;
@@ -150,7 +153,9 @@ export function createSettleRecorder(p: {
     );
   };
   return {
+    given,
     record(rec) {
+      given.add(rec.entry.recipient);
       batch.push(rec);
       if (batch.length === 1) queueMicrotask(flush);
     },

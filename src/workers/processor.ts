@@ -12,8 +12,13 @@
  * message. Any other error puts the job back with backoff (the same step pattern; its next run
  * joins and leaves the pass again), so no recipient and no report is ever lost to a processor error.
  * Round trips (issue 10): joining the pass and loading body, meta and journal is one script
- * (run-store.ts loadRun); a terminal run leaves the pass and releases its job in one more
- * (finishRun), unless a failure report may be owed, when the report path runs in between.
+ * (run-store.ts loadRun), and the destination lease is asked for at the same time (the agent's
+ * `reserve`: route and lease need no body; a run that makes no attempt, message gone or every
+ * recipient already final, cancels it and a granted lease goes back at once); a terminal run
+ * leaves the pass and releases its job in one more (finishRun), unless a failure report may be
+ * owed, when the report path runs in between. When every outcome was written as it settled, that
+ * script is sent behind those writes without waiting for their replies, and acts only if the
+ * journal holds every entry (earlyFinish): a message is never released before its outcomes.
  * Never: classifies SMTP outcomes (the agent does), builds MIME, reads the environment.
  */
 
@@ -22,17 +27,18 @@ import type { Redis } from 'ioredis';
 import type { ResolvedOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
 import { backoffDelayMs } from '../core/retry-policy.ts';
-import { domainAsNexthop } from '../core/route.ts';
+import { domainAsNexthop, type RouteInput } from '../core/route.ts';
 import { type MetricsRecorder, recordAttempt } from '../metrics/recorder.ts';
 import { countJobError, HELD_JOB_PREFIX, holdFailingJob, MAX_JOB_ERRORS } from '../queue/hold.ts';
 import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.ts';
 import type { QueueKeys } from '../queue/keys.ts';
-import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
+import type { JobAgent, ReserveRequest, RoutedAttemptRequest, RouteReservation } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
 import { DestinationBusyError } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
 import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
+  type AttemptPlan,
   expiredLogLine,
   handoffRoute,
   nextJobData,
@@ -42,7 +48,7 @@ import {
   type WorkerJournalEntry,
   withoutRecorded,
 } from './outcome-plan.ts';
-import { finishRun, leavePassForReport, loadRun } from './run-store.ts';
+import { type Finished, finishRun, leavePassForReport, loadRun } from './run-store.ts';
 import { dispatchSessionNotices } from './session-notice.ts';
 
 export const MALFORMED_JOB_PREFIX = 'malformed delivery job';
@@ -51,7 +57,7 @@ export interface ProcessorDeps {
   redis: Redis;
   keys: QueueKeys;
   opts: ResolvedOptions;
-  agent: { deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult> };
+  agent: JobAgent;
   notifications: NotificationSender;
   clock: Clock;
   random: Random;
@@ -237,10 +243,41 @@ async function delayAfterError(ctx: RunCtx, err: unknown): Promise<never> {
 }
 
 async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
+  // The route and the destination lease need no body: asked for now, answered while the message
+  // loads (agent.ts reserve). Every path ends the reservation: the attempt uses it, or it is
+  // cancelled (a granted lease goes back at once; cancel after the attempt does nothing).
+  const reserved = ctx.deps.agent.reserve?.(reserveRequest(ctx.data, ctx.signal));
+  try {
+    return await runReserved(ctx, reserved);
+  } finally {
+    reserved?.cancel();
+  }
+}
+
+function reserveRequest(data: DeliveryJobData, signal: AbortSignal | undefined): ReserveRequest {
+  return {
+    queueId: data.queueId,
+    recipients: data.recipients,
+    route: routeInput(data),
+    ...(signal !== undefined ? { signal } : {}),
+  };
+}
+
+/** What the job carries for routing (the worker routes at every attempt: agent.ts, core/route.ts). */
+function routeInput(data: DeliveryJobData): RouteInput {
+  return {
+    domain: data.domain,
+    transport: data.transport,
+    ...(data.nexthop !== undefined ? { nexthop: data.nexthop } : {}),
+  };
+}
+
+async function runReserved(ctx: RunCtx, reserved: RouteReservation | undefined): Promise<DeliverJobResult> {
   const { deps, data } = ctx;
   // One round trip: join the pass, read body, meta and journal (run-store.ts).
   const loaded = await loadRun(deps.redis, deps.keys, data.queueId, ctx.jobId);
   if (loaded === undefined) {
+    reserved?.cancel();
     ctx.log.warn({ event: 'message-gone' }, `${data.queueId}: message is gone (deleted); job ends`);
     await leavePass(deps.redis, deps.keys, data.queueId, ctx.jobId);
     await release(ctx);
@@ -254,11 +291,15 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
       'recipients already final skipped',
     );
   }
-  const requeue = pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal) : undefined;
+  // No attempt (every recipient already final): a lease granted meanwhile goes back now.
+  if (pending.length === 0) reserved?.cancel();
+  const { requeue, finished } =
+    pending.length > 0 ? await attemptAndRecord(ctx, stored, pending, journal, reserved) : {};
   if (requeue === undefined) {
-    // Terminal run: leave the pass and release the job in one script (run-store.ts finishRun);
-    // only when a failure report may be owed does it stop there, and the report path below runs.
-    const end = await finishRun(deps.redis, deps.keys, releaseParams(ctx));
+    // Terminal run: leave the pass and release the job in one script (run-store.ts finishRun),
+    // unless the attempt already did (earlyFinish); only when a failure report may be owed does
+    // it stop there, and the report path below runs.
+    const end = finished ?? (await finishRun(deps.redis, deps.keys, releaseParams(ctx)));
     if (!end.report) {
       if (end.left === 0) ctx.log.info({ event: 'removed' }, `${data.queueId}: removed`);
       return summarize(data.queueId, ctx.jobId, journal);
@@ -282,13 +323,17 @@ interface Requeue {
   now: number;
 }
 
-/** One attempt; records its outcomes and returns the requeue of the deferred subset, if any. */
+/**
+ * One attempt; records its outcomes and returns the requeue of the deferred subset, if any, or
+ * the end of a terminal run when earlyFinish already ended it.
+ */
 async function attemptAndRecord(
   ctx: RunCtx,
   stored: StoredMessage,
   pending: DeliveryJobData['recipients'],
   journal: Map<string, WorkerJournalEntry>,
-): Promise<Requeue | undefined> {
+  reserved: RouteReservation | undefined,
+): Promise<{ requeue?: Requeue; finished?: Finished }> {
   const { deps, data } = ctx;
   const activeTime = deps.clock.now();
   const req: RoutedAttemptRequest = {
@@ -298,11 +343,7 @@ async function attemptAndRecord(
     nexthop: data.nexthop ?? domainAsNexthop(data.domain),
     protocol: data.transport,
     // The worker routes at every attempt (agent.ts, core/route.ts).
-    route: {
-      domain: data.domain,
-      transport: data.transport,
-      ...(data.nexthop !== undefined ? { nexthop: data.nexthop } : {}),
-    },
+    route: routeInput(data),
     message: stored.body,
     size: data.size,
     eightBit: data.eightBit,
@@ -328,8 +369,9 @@ async function attemptAndRecord(
     const rec = settledRecord(r, data.queueId, ctx.jobId, deps.clock.now());
     if (rec !== undefined) settled.record(rec);
   };
-  const result = await deps.agent.deliver(req);
-  const recorded = await settled.finish();
+  const result = await deps.agent.deliver(req, reserved);
+  // The last batch's write leaves now, so that earlyFinish's script goes out behind it.
+  const writing = settled.finish();
   const now = deps.clock.now();
   const plan = planAttemptOutcome({
     data: { ...data, recipients: pending },
@@ -339,8 +381,20 @@ async function attemptAndRecord(
     opts: deps.opts,
   });
   if (deps.metrics) recordAttempt(deps.metrics, data.transport, (now - activeTime) / 1000, plan.events);
-  const rest = withoutRecorded(plan, recorded);
-  await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events, positions);
+  const early = earlyFinish(ctx, plan, result, settled.given);
+  const recorded = await writing;
+  let finished: Finished | undefined;
+  if (early !== undefined) {
+    const answer = await early;
+    // 'unrecorded': a write had not happened before it (failed, or resent after NOSCRIPT) and
+    // nothing was changed; the run records what is missing and finishes as usual.
+    if (answer !== 'unrecorded') finished = answer;
+  }
+  // Finished early: every entry of the attempt was in the journal, with its event (one script).
+  if (finished === undefined) {
+    const rest = withoutRecorded(plan, recorded);
+    await commitOutcome(deps.redis, deps.keys, data.queueId, rest.journal, rest.events, positions);
+  }
   for (const e of plan.journal) if (!journal.has(e.recipient)) journal.set(e.recipient, e);
   // --- notices: postmaster transcripts of sessions with protocol errors (spec §10.3) ---
   if (result.notices !== undefined) {
@@ -349,7 +403,7 @@ async function attemptAndRecord(
   }
   if (plan.expired)
     ctx.log.info({ event: 'expired', sender: data.sender }, expiredLogLine(data.queueId, data.sender));
-  if (plan.deferred.length === 0) return undefined;
+  if (plan.deferred.length === 0) return finished === undefined ? {} : { finished };
   const next = nextJobData(data, plan);
   const used = {
     nexthop: result.route?.nexthop ?? req.nexthop,
@@ -366,7 +420,31 @@ async function attemptAndRecord(
     handoff.route !== undefined
       ? 0
       : backoffDelayMs({ arrivalTime: data.arrivalTime, now, opts: deps.opts, random: deps.random });
-  return { next, delayMs, delayWarning: plan.delayWarning, deferred: plan.deferred.length, now };
+  return { requeue: { next, delayMs, delayWarning: plan.delayWarning, deferred: plan.deferred.length, now } };
+}
+
+/**
+ * The end of a terminal run sent without waiting for the replies of the attempt's journal writes
+ * (one round trip less between two messages of a session): only when every final outcome was
+ * written as it settled (no deferred or expired recipient, nothing left for the end commit) and
+ * no session notice is owed. The script goes out behind those writes on the same connection and
+ * changes nothing unless the journal holds every entry of the attempt (run-store.ts finishRun
+ * `recorded`), so no message is released before its outcomes are durable.
+ */
+function earlyFinish(
+  ctx: RunCtx,
+  plan: AttemptPlan,
+  result: { notices?: unknown },
+  given: ReadonlySet<string>,
+): Promise<Finished | 'unrecorded'> | undefined {
+  if (plan.deferred.length > 0 || result.notices !== undefined) return undefined;
+  const rest = withoutRecorded(plan, given);
+  if (rest.journal.length > 0 || rest.events.length > 0) return undefined;
+  const recorded = plan.journal.map((e) => e.recipient);
+  const answer = finishRun(ctx.deps.redis, ctx.deps.keys, { ...releaseParams(ctx), recorded });
+  // Read after the writes' replies; a rejection meanwhile is not an unhandled one.
+  answer.catch(() => undefined);
+  return answer;
 }
 
 /** Requeue the deferred subset (after the pass was closed): delay warning, new data, backoff. */

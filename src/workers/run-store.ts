@@ -3,6 +3,9 @@
  *
  * Decides: `loadRun` joins the message's current pass and reads body, meta and journal in one
  * script (atomic: a message deleted meanwhile is seen as gone, and then no pass entry is written);
+ * `finishRun` ends a terminal run (leave the pass, count the job, release the message at its
+ * last job) and may be made conditional on journal entries being there (the processor sends it
+ * behind the attempt's journal writes without waiting for their replies).
  * `leavePassForReport` takes the run out of the pass and, when that closed the pass, tells in the
  * same script whether a failure report may be owed (a journal entry not recorded as sent whose
  * recipient is not in the reported set). Only then does the caller go through bounce-dispatch's
@@ -97,13 +100,22 @@ export async function leavePassForReport(
   return n > 0 ? 'open' : n === 0 ? 'closed' : 'report';
 }
 
-// KEYS as RELEASE_SCRIPT's (1 done, 2 counter, 5 journal, 6 pass, 7 reported); -2: pass closed
+// KEYS as RELEASE_SCRIPT's (1 done, 2 counter, 5 journal, 6 pass, 7 reported); ARGV as its, then
+// the number of recipients whose journal entries must exist and their addresses: -3 when one is
+// missing (nothing changed: the caller writes the journal, then finishes again); -2: pass closed
 // and a report may be owed (a failed recipient, or a SUCCESS notice), the run has left the pass and
 // nothing is released (the count is undone); otherwise RELEASE_SCRIPT's answer.
 // The job is counted first: when that was the message's last job, every other job is terminal and
 // has left the pass (each leaves it before it is counted), so this run closes the pass without
 // SREM/SCARD and the release deletes it (a one-job message: 2 commands fewer).
 const FINISH_SCRIPT = luaScript(`
+local need = tonumber(ARGV[4]) or 0
+if need > 0 then
+  local got = redis.call('HMGET', KEYS[5], unpack(ARGV, 5, 4 + need))
+  for i = 1, need do
+    if not got[i] then return -3 end
+  end
+end
 local function owed()
   local j = redis.call('HGETALL', KEYS[5])
   for i = 1, #j, 2 do
@@ -138,18 +150,36 @@ end
 return n
 `);
 
+/** A terminal run's end: a report may be owed (nothing released yet), or releaseJob's answer. */
+export type Finished = { report: true } | { report: false; left: number };
+
 /**
  * The end of a run that requeues nothing, in one script: leave the pass and, unless that closed
  * the pass with a report possibly owed ('report': nothing released, the caller sends the report
  * then releases), count the job as terminal. `left` is releaseJob's answer (0: message removed).
+ * With `recorded`: only when the journal holds an entry for each of those recipients, else
+ * 'unrecorded' and nothing is changed (the processor sends it behind the journal writes of the
+ * attempt without waiting for their replies; a write not done yet is caught here).
  */
 export async function finishRun(
   redis: Redis,
   keys: QueueKeys,
   p: { queueId: string; jobId: string; journalTtlSec?: number },
-): Promise<{ report: true } | { report: false; left: number }> {
+): Promise<Finished>;
+export async function finishRun(
+  redis: Redis,
+  keys: QueueKeys,
+  p: { queueId: string; jobId: string; journalTtlSec?: number; recorded: readonly string[] },
+): Promise<Finished | 'unrecorded'>;
+export async function finishRun(
+  redis: Redis,
+  keys: QueueKeys,
+  p: { queueId: string; jobId: string; journalTtlSec?: number; recorded?: readonly string[] },
+): Promise<Finished | 'unrecorded'> {
   const ttl = p.journalTtlSec ?? JOURNAL_TTL_SEC;
   const [k, a] = releaseArgs(keys, p.queueId, p.jobId, ttl);
-  const n = Number(await runScript(redis, FINISH_SCRIPT, k, a));
+  const need = p.recorded ?? [];
+  const n = Number(await runScript(redis, FINISH_SCRIPT, k, [...a, need.length, ...need]));
+  if (n === -3) return 'unrecorded';
   return n === -2 ? { report: true } : { report: false, left: n };
 }

@@ -17,7 +17,7 @@ import { createRedisClient } from '../queue/connection.ts';
 import type { DeliveryJobData } from '../queue/job-schema.ts';
 import { DEFAULT_PREFIX, queueKeys } from '../queue/keys.ts';
 import { createMailQueue } from '../queue/mail-queue.ts';
-import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
+import type { JobAgent } from './agent.ts';
 import { createDeliverProcessor, type DeliverJobResult } from './processor.ts';
 import { createRedisHealth } from './redis-health.ts';
 import { putBack } from './stall-recovery.ts';
@@ -41,7 +41,7 @@ export interface WorkerConfig {
   /** Metrics hook (src/metrics); none: nothing is recorded. */
   metrics?: MetricsRecorder;
   /** The delivery agent (wiring.ts passes the real one). */
-  agent: { deliver(req: RoutedAttemptRequest): Promise<RoutedAttemptResult>; close(): Promise<void> };
+  agent: JobAgent & { close(): Promise<void> };
 }
 
 export interface WorkerRuntime {

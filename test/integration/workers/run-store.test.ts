@@ -113,3 +113,20 @@ it('finishRun of a message with two jobs: the first leaves the pass open, the la
   expect(await finishRun(redis, keys, { queueId: 'Q6', jobId: 'Q6.2' })).toEqual({ report: false, left: 0 });
   expect(await redis.exists(keys.message('Q6'), keys.messageJobs('Q6'), keys.messageReported('Q6'))).toBe(0);
 });
+
+it('finishRun with `recorded` changes nothing while an entry is missing, and finishes once all are there', async () => {
+  await seedMessage('Q7', ['Q7.1']);
+  await redis.sadd(keys.messagePass('Q7'), 'Q7.1');
+  await redis.hset(keys.journal('Q7'), 'a@x.test', entry('a@x.test', 'sent'));
+  const p = { queueId: 'Q7', jobId: 'Q7.1', journalTtlSec: 60, recorded: ['a@x.test', 'b@x.test'] };
+  expect(await finishRun(redis, keys, p)).toBe('unrecorded');
+  expect(await redis.exists(keys.message('Q7'))).toBe(1);
+  expect(await redis.get(keys.messageJobs('Q7'))).toBe('1');
+  expect(await redis.smembers(keys.messagePass('Q7'))).toEqual(['Q7.1']);
+  expect(await redis.exists(`${keys.message('Q7')}:done`)).toBe(0);
+  expect(await redis.ttl(keys.journal('Q7'))).toBe(-1);
+  await redis.hset(keys.journal('Q7'), 'b@x.test', entry('b@x.test', 'sent'));
+  expect(await finishRun(redis, keys, p)).toEqual({ report: false, left: 0 });
+  expect(await redis.exists(keys.message('Q7'), keys.messagePass('Q7'))).toBe(0);
+  expect(await redis.ttl(keys.journal('Q7'))).toBeGreaterThan(0);
+});
