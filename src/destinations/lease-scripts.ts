@@ -98,13 +98,17 @@ return 0
 
 /**
  * ARGV: now, leaseId, feedback (ok|fail|none), status, reason, limit, initial, positive, negative,
- * cohortLimit, suspendMs, stateTtlMs, heldMs
- * Returns 2 when this release suspended the destination, 3 when it lifted a suspension, else 0/1.
+ * cohortLimit, suspendMs, stateTtlMs, heldMs, handoff, reserved
+ * Returns {outcome, waiter ids...}: outcome 2 when this release suspended the destination, 3 when
+ * it lifted a suspension, else 0/1; then the waiters handed the slots this release freed (taken out
+ * of the waiters set, earliest first: at most `handoff`, and no more than the window's free leases
+ * less `reserved`, the local waiters it already woke; none while the destination is suspended).
  */
 export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
-local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs', 'ttlAt')
+local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs', 'ttlAt',
+  'waitedAt')
 local set = {'lastUsedAt', ARGV[1]}
 -- the state's TTL is renewed when it was last set more than an hour ago (or never, or ahead)
 local ttlAt = tonumber(st[5])
@@ -122,12 +126,12 @@ if held ~= nil and held >= 0 then
 end
 local fb = ARGV[3]
 local outcome = 0
+local limit = tonumber(ARGV[6])
+local initial = tonumber(ARGV[7])
+local window = tonumber(st[1]) or initial
+local suspendedUntil = tonumber(st[3]) or 0
 if fb ~= 'none' then
-  local limit = tonumber(ARGV[6])
-  local initial = tonumber(ARGV[7])
-  local window = tonumber(st[1]) or initial
   local cohorts = tonumber(st[2]) or 0
-  local suspendedUntil = tonumber(st[3]) or 0
   outcome = 1
   if fb == 'ok' then
     if suspendedUntil > 0 then
@@ -160,5 +164,21 @@ if fb ~= 'none' then
 end
 redis.call('HSET', KEYS[2], unpack(set))
 if renewTtl then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12])) end
-return outcome
+-- hand the freed slots to waiting jobs, looked at only while the waiters set may exist (a refusal
+-- within its 2 minutes of life): a release with nobody waiting costs nothing more
+local handoff = tonumber(ARGV[14]) or 0
+local waitedAt = tonumber(st[6])
+if handoff <= 0 or waitedAt == nil or now >= waitedAt + 120000 or outcome == 2
+    or (suspendedUntil > 0 and outcome ~= 3) then
+  return {outcome}
+end
+local ids = redis.call('ZRANGE', KEYS[4], 0, handoff - 1)
+if #ids == 0 then return {outcome} end
+-- no more than the window lets in now (leases not expired, and the local waiters already woken)
+local cap = math.min(limit, math.max(1, math.floor(window)))
+local free = cap - redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') - (tonumber(ARGV[15]) or 0)
+local out = {outcome}
+for i = 1, math.min(#ids, free) do out[i + 1] = ids[i] end
+if #out > 1 then redis.call('ZREM', KEYS[4], unpack(out, 2)) end
+return out
 `;

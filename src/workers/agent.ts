@@ -33,7 +33,7 @@ import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
-import { runUnderLease } from './destination-gate.ts';
+import { type LeaseWaiter, runUnderLease } from './destination-gate.ts';
 import { createLocalLeaseQueue } from './local-lease-queue.ts';
 
 /** How long close() waits for lease releases in flight before it closes the lease store. */
@@ -42,6 +42,8 @@ const RELEASE_CLOSE_WAIT_MS = 5_000;
 /** An attempt request; with `route`, nexthop and protocol are decided by the worker. */
 export interface RoutedAttemptRequest extends AttemptRequest {
   route?: RouteInput;
+  /** The queued job making the request (processor.ts): its name among waiting jobs, and promotion. */
+  waiter?: LeaseWaiter;
 }
 
 /** The result, with the route the worker chose (when it routed). */
@@ -132,13 +134,14 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
         return deferEveryRecipient(req, '4.3.5', decided.error);
       }
       const { route } = decided;
-      const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
+      const { waiter, ...rest } = req;
+      const routed: AttemptRequest = { ...rest, nexthop: route.nexthop, protocol: route.transport };
       const run = () => runAttempt(routed, attemptDeps, opts);
       const gate = { leases: deps.leases, opts, clock, logger, keyOf: mxKeyOf, local, releases, ...meter };
       const result =
         gate.leases === undefined
           ? await run()
-          : await runUnderLease({ ...gate, leases: gate.leases }, routed, run);
+          : await runUnderLease({ ...gate, leases: gate.leases }, routed, run, waiter);
       return { ...result, route };
     },
     async close() {

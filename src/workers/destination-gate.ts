@@ -8,7 +8,12 @@
  * destination throws DestinationBusyError (the processor delays the job without counting an
  * attempt or a backoff step), unless this process holds a lease of it: then the attempt first
  * waits in place for a local release (local-lease-queue.ts), up to destinationLeaseWait, with at
- * most as many attempts waiting as the process holds leases of the destination. A lease
+ * most as many attempts waiting as the process holds leases of the destination. A release hands
+ * the slots it frees (one, two after a success: the window's growth) to local waiters first, then
+ * (queued jobs only) to the earliest jobs of the destination waiting in BullMQ's delayed set, which
+ * the processor promotes so that a free worker slot takes them at once (Postfix's qmgr gives a
+ * freed delivery agent to the next message of the destination); they ask for a lease again as
+ * usual. A lease
  * is held for the whole attempt (one delivery agent, one connection at a time) and returned when
  * the attempt ends; idle cached sessions hold no lease,
  * as Postfix's scache sessions are outside qmgr's concurrency count. Redis trouble while
@@ -69,16 +74,27 @@ export interface GateDeps {
   releases?: Set<Promise<void>>;
 }
 
+/**
+ * The queued job running an attempt (the processor passes it): its id names it among the
+ * destination's waiting jobs, and `promote` brings waiting jobs back from BullMQ's delayed set at
+ * once (fire and forget: it never throws, and the attempt does not wait for it).
+ */
+export interface LeaseWaiter {
+  id: string;
+  promote(jobIds: string[]): void;
+}
+
 export async function runUnderLease(
   deps: GateDeps,
   req: AttemptRequest,
   run: () => Promise<AttemptResult>,
+  waiter?: LeaseWaiter,
 ): Promise<AttemptResult> {
   const { leases, clock, logger } = deps;
   const dest = (await deps.keyOf?.(req)) ?? destinationKey(req);
   const params = destinationParams(dest, deps.opts);
   const leaseId = randomUUID();
-  const waiterId = `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
+  const waiterId = waiter?.id ?? `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
   const askedAt = clock.now();
   let grant = await leases.acquire(dest, leaseId, params, askedAt, waiterId);
   // In place: a local holder of the destination will give its lease back soon (the backlog case);
@@ -135,14 +151,20 @@ export async function runUnderLease(
   } finally {
     clearInterval(renew);
     const now = clock.now();
-    const releasing = leases.release(dest, leaseId, params, feedback, now, now - startedAt);
-    // The freed lease, and after a success the window's growth (slow start), for local waiters.
-    // They ask again at once: their requests leave behind this release on the store's one
-    // connection (commands keep their order), a round trip sooner than after its reply; one
-    // that overtook it would only be told "busy" and wait again.
-    deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
+    // The freed lease, and after a success the window's growth (slow start), for local waiters
+    // first. They ask again at once: their requests leave behind this release on the store's one
+    // connection (commands keep their order: they are sent after this synchronous block), a round
+    // trip sooner than after its reply; one that overtook it would only be told "busy" and wait
+    // again. The slots no local waiter took go to the earliest jobs waiting in the delayed set.
+    const wake = feedback.kind === 'ok' ? 2 : 1;
+    const woken = deps.local?.released(dest, wake) ?? 0;
+    const handoff = waiter !== undefined && woken < wake ? { max: wake - woken, reserved: woken } : undefined;
+    const releasing = leases.release(dest, leaseId, params, feedback, now, now - startedAt, handoff);
     const settled = releasing.then(
-      (outcome) => deps.meter?.released(dest, outcome),
+      ({ outcome, handedTo }) => {
+        deps.meter?.released(dest, outcome);
+        if (handedTo.length > 0) waiter?.promote(handedTo);
+      },
       (err: unknown) => {
         deps.meter?.released(dest, undefined);
         logger.warn(

@@ -29,7 +29,7 @@ import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.
 import type { QueueKeys } from '../queue/keys.ts';
 import type { RoutedAttemptRequest, RoutedAttemptResult } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
-import { DestinationBusyError } from './destination-gate.ts';
+import { DestinationBusyError, type LeaseWaiter } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
 import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
@@ -59,6 +59,12 @@ export interface ProcessorDeps {
   journalTtlSec?: number;
   /** Metrics hook: one recordAttempt per attempt (src/metrics). */
   metrics?: MetricsRecorder;
+  /**
+   * Moves a delayed job to `wait` now (worker-runtime.ts: BullMQ's promote); rejects when the job
+   * is no longer delayed. With it, a job is named by its id among a destination's waiting jobs and
+   * a lease release hands its freed slot to the earliest of them (destination-gate.ts).
+   */
+  promote?: (jobId: string) => Promise<void>;
 }
 
 /** Return value of a completed job: this job's final counts. */
@@ -197,13 +203,38 @@ async function reportFailures(
   });
 }
 
-/** No destination lease free: wait briefly; no attempt and no backoff step are counted. */
+/**
+ * No destination lease free: wait briefly; no attempt and no backoff step are counted. A lease
+ * release may promote the job before its delay ends (ProcessorDeps.promote).
+ */
 async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<never> {
   const now = ctx.deps.clock.now();
   const delayMs = Math.ceil(err.retryInMs * (1 + 0.25 * ctx.deps.random.next()));
   ctx.log.debug({ event: 'destination-busy', destination: err.destination, retryInMs: delayMs }, err.message);
   await ctx.job.moveToDelayed(now + delayMs, ctx.token);
   throw new DelayedError();
+}
+
+/**
+ * This job among its destination's waiting jobs, and the promotion of the ones a lease release
+ * hands its slot to: off the attempt's path; a job that is no longer delayed (it came back by
+ * itself, or was removed) is no harm, only a debug line.
+ */
+function leaseWaiter(ctx: RunCtx, promote: (jobId: string) => Promise<void>): LeaseWaiter {
+  return {
+    id: ctx.jobId,
+    promote(jobIds) {
+      for (const id of jobIds)
+        promote(id).then(
+          () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
+          (err: unknown) =>
+            ctx.log.debug(
+              { event: 'waiter-not-promoted', promoted: id, err: String(err) },
+              `job ${id} not promoted (no longer delayed)`,
+            ),
+        );
+    },
+  };
 }
 
 /** An unexpected error: keep the job, try again after a backoff. */
@@ -314,6 +345,7 @@ async function attemptAndRecord(
   };
   if (data.dsn !== undefined) req.dsn = data.dsn;
   if (ctx.signal !== undefined) req.signal = ctx.signal;
+  if (deps.promote !== undefined) req.waiter = leaseWaiter(ctx, deps.promote);
   // Make each final outcome durable the moment it is known: a crash in a later session of this
   // attempt (next MX, fallback relay) then cannot deliver those recipients a second time.
   const positions = envelopePositions(stored.meta.recipients);
