@@ -13,6 +13,9 @@
  * small destination do not all poll it every second. While no failed cohort holds the window
  * down (slow start: it grows with each success), the limit stands in for the window: dividing by
  * the initial window sent a backlog's jobs 10 s away while the window had already reached 20.
+ * Hand-off: a release may give the slots it frees to the earliest waiters (it takes them out of the
+ * set and returns their ids; the worker promotes those jobs from BullMQ's delayed set, and they ask
+ * for a lease again as usual), no more than the window has free; none while suspended.
  * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are not
  * counted (they are dropped when the window is full); a suspended destination refuses leases until
  * its pause ends, then grants one probe at a time (while it runs, everyone else is still told
@@ -23,7 +26,9 @@
  * Cost (issue 10): a grant runs 4 commands (HMGET, ZCOUNT, ZADD, PEXPIRE; + ZREM of its waiter entry
  * within 4 minutes of a refusal, + 3 when it creates the state), a release 3 (ZREM, HMGET, HSET;
  * + PEXPIRE when the state's TTL was last set over an hour ago: it expires 7 days ± 1 hour after
- * the last use). Every release writes lastUsedAt.
+ * the last use); a release asked to hand its slots on, within 2 minutes of a refusal of the
+ * destination (its waitedAt, read by the same HMGET), + ZRANGE of the waiters, + ZCOUNT and ZREM
+ * when some wait: a release with no recent refusal costs the same 3. Every release writes lastUsedAt.
  * Never: reads the clock (times come as arguments).
  */
 

@@ -10,7 +10,7 @@
  * carries `route` (queued mail) is routed here, at every attempt, from this worker's configuration
  * (core/route.ts); a route that cannot be used defers every recipient with 4.3.5. With a
  * destination lease store, the attempt runs under a pool-wide lease of its destination
- * (destination-gate.ts).
+ * (destination-gate.ts; a queued job's `waiter` names it among the destination's waiting jobs).
  * Never: decides anything about delivery (src/core/attempt.ts does), retries or queues.
  */
 import { createLocalSessionCache, type LocalSessionCache } from '../cache/local-session-cache.ts';

@@ -11,6 +11,9 @@
  * updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, release the
  * message. Any other error puts the job back with backoff (the same step pattern; its next run
  * joins and leaves the pass again), so no recipient and no report is ever lost to a processor error.
+ * A job sent away by a busy destination (DestinationBusyError) is delayed without counting an
+ * attempt; with `promote`, a lease release of that destination may bring it back sooner (it names
+ * itself by job id among the destination's waiting jobs, destination-gate.ts).
  * Round trips (issue 10): joining the pass and loading body, meta and journal is one script
  * (run-store.ts loadRun); a terminal run leaves the pass and releases its job in one more
  * (finishRun), unless a failure report may be owed, when the report path runs in between.
