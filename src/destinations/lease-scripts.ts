@@ -28,7 +28,8 @@
  * + PEXPIRE when the state's TTL was last set over an hour ago: it expires 7 days ± 1 hour after
  * the last use); a release asked to hand its slots on, within 2 minutes of a refusal of the
  * destination (its waitedAt, read by the same HMGET), + ZRANGE of the waiters, + ZCOUNT and ZREM
- * when some wait: a release with no recent refusal costs the same 3. Every release writes lastUsedAt.
+ * when some wait; one that finds nobody waiting clears waitedAt: a release with no refusal since
+ * the last one that found the set empty costs the same 3. Every release writes lastUsedAt.
  * Never: reads the clock (times come as arguments).
  */
 
@@ -167,23 +168,27 @@ if fb ~= 'none' then
   set[#set + 1] = 'failCohorts'
   set[#set + 1] = tostring(cohorts)
 end
-redis.call('HSET', KEYS[2], unpack(set))
-if renewTtl then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12])) end
 -- hand the freed slots to waiting jobs, looked at only while the waiters set may exist (a refusal
--- within its 2 minutes of life): a release with nobody waiting costs nothing more
+-- within its 2 minutes of life): a release with nobody waiting costs nothing more; one that finds
+-- the set empty clears waitedAt (in the HSET below), so the next ones do not look again
+local out = {outcome}
 local handoff = tonumber(ARGV[14]) or 0
 local waitedAt = tonumber(st[6])
-if handoff <= 0 or waitedAt == nil or now >= waitedAt + 120000 or outcome == 2
-    or (suspendedUntil > 0 and outcome ~= 3) then
-  return {outcome}
+if handoff > 0 and waitedAt ~= nil and now < waitedAt + 120000 and outcome ~= 2
+    and (suspendedUntil == 0 or outcome == 3) then
+  local ids = redis.call('ZRANGE', KEYS[4], 0, handoff - 1)
+  if #ids == 0 then
+    set[#set + 1] = 'waitedAt'
+    set[#set + 1] = '0'
+  else
+    -- no more than the window lets in now (leases not expired, less the local waiters woken)
+    local cap = math.min(limit, math.max(1, math.floor(window)))
+    local free = cap - redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') - (tonumber(ARGV[15]) or 0)
+    for i = 1, math.min(#ids, free) do out[i + 1] = ids[i] end
+    if #out > 1 then redis.call('ZREM', KEYS[4], unpack(out, 2)) end
+  end
 end
-local ids = redis.call('ZRANGE', KEYS[4], 0, handoff - 1)
-if #ids == 0 then return {outcome} end
--- no more than the window lets in now (leases not expired, and the local waiters already woken)
-local cap = math.min(limit, math.max(1, math.floor(window)))
-local free = cap - redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') - (tonumber(ARGV[15]) or 0)
-local out = {outcome}
-for i = 1, math.min(#ids, free) do out[i + 1] = ids[i] end
-if #out > 1 then redis.call('ZREM', KEYS[4], unpack(out, 2)) end
+redis.call('HSET', KEYS[2], unpack(set))
+if renewTtl then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12])) end
 return out
 `;

@@ -242,11 +242,21 @@ describe('destination leases in Redis', () => {
       handedTo: ['job.3'],
     });
     expect(await waiting()).toEqual([]);
-    // Nobody waiting: nothing handed.
+    // Nobody waiting: nothing handed; the release that finds the list empty clears waitedAt, so
+    // the next releases do not read the list (issue 10: a release with nobody waiting costs 3).
     expect((await store.acquire(d, 'c', p, T0 + 16)).kind).toBe('granted');
     expect(await store.release(d, 'c', p, { kind: 'ok' }, T0 + 17, 5, { max: 1, reserved: 0 })).toEqual({
       handedTo: [],
     });
+    expect(await redis.hget(destinationKeys(prefix).state(d), 'waitedAt')).toBe('0');
+    const zranges = async () =>
+      Number(/cmdstat_zrange:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await zranges();
+    expect((await store.acquire(d, 'e', p, T0 + 18)).kind).toBe('granted');
+    expect(await store.release(d, 'e', p, { kind: 'ok' }, T0 + 19, 5, { max: 1, reserved: 0 })).toEqual({
+      handedTo: [],
+    });
+    expect(await zranges()).toBe(before);
   });
 
   it('a release hands nothing on while its destination is suspended', async () => {
