@@ -13,11 +13,10 @@
  * (queued jobs only) to the earliest jobs of the destination waiting in BullMQ's delayed set, which
  * the processor promotes so that a free worker slot takes them at once (Postfix's qmgr gives a
  * freed delivery agent to the next message of the destination); they ask for a lease again as
- * usual. A lease
- * is held for the whole attempt (one delivery agent, one connection at a time) and returned when
- * the attempt ends; idle cached sessions hold no lease,
- * as Postfix's scache sessions are outside qmgr's concurrency count. Redis trouble while
- * releasing is logged: the lease then expires after its TTL.
+ * usual. A lease is held for the whole attempt (one delivery agent, one connection at a time) and
+ * returned when the attempt ends; idle cached sessions hold no lease, as Postfix's scache sessions
+ * are outside qmgr's concurrency count. Redis trouble while releasing is logged: the lease then
+ * expires after its TTL.
  * Never: decides limits or feedback (core/destination.ts), retries.
  */
 import { randomUUID } from 'node:crypto';
