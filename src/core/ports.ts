@@ -357,7 +357,10 @@ export type DestinationFeedback =
   | { kind: 'none' };
 
 export interface DestinationLeases {
-  /** `waiterId` names the job in the destination's waiting list (default: the lease id). */
+  /**
+   * `waiterId` names the job in the destination's waiting list (default: the lease id); a release
+   * may hand a freed slot to it by that name.
+   */
   acquire(
     dest: string,
     leaseId: string,
@@ -374,6 +377,22 @@ export interface DestinationLeases {
     now: number,
     /** How long the lease was held: feeds the average used to space waiting jobs. */
     heldMs?: number,
-    /** 'suspended' when this release suspended the destination, 'resumed' when it lifted one. */
-  ): Promise<'suspended' | 'resumed' | undefined>;
+    /** Hand the slots this release frees to waiting jobs (default: none). */
+    handoff?: LeaseHandoff,
+  ): Promise<LeaseRelease>;
+}
+
+/** How many waiting jobs a release may hand its freed slots to. */
+export interface LeaseHandoff {
+  /** At most this many (the freed lease, plus the window's growth after a success). */
+  max: number;
+  /** Slots already promised to waiters of this process (woken in place), not handed again. */
+  reserved: number;
+}
+
+export interface LeaseRelease {
+  /** 'suspended' when this release suspended the destination, 'resumed' when it lifted one. */
+  outcome?: 'suspended' | 'resumed';
+  /** Waiter ids (earliest first) handed a slot: taken out of the waiting list, to be let in now. */
+  handedTo: string[];
 }

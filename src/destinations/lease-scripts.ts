@@ -13,6 +13,9 @@
  * small destination do not all poll it every second. While no failed cohort holds the window
  * down (slow start: it grows with each success), the limit stands in for the window: dividing by
  * the initial window sent a backlog's jobs 10 s away while the window had already reached 20.
+ * Hand-off: a release may give the slots it frees to the earliest waiters (it takes them out of the
+ * set and returns their ids; the worker promotes those jobs from BullMQ's delayed set, and they ask
+ * for a lease again as usual), no more than the window has free; none while suspended.
  * Decides: nothing beyond the arithmetic core/destination.ts describes: expired leases are not
  * counted (they are dropped when the window is full); a suspended destination refuses leases until
  * its pause ends, then grants one probe at a time (while it runs, everyone else is still told
@@ -23,7 +26,10 @@
  * Cost (issue 10): a grant runs 4 commands (HMGET, ZCOUNT, ZADD, PEXPIRE; + ZREM of its waiter entry
  * within 4 minutes of a refusal, + 3 when it creates the state), a release 3 (ZREM, HMGET, HSET;
  * + PEXPIRE when the state's TTL was last set over an hour ago: it expires 7 days ± 1 hour after
- * the last use). Every release writes lastUsedAt.
+ * the last use); a release asked to hand its slots on, within 2 minutes of a refusal of the
+ * destination (its waitedAt, read by the same HMGET), + ZRANGE of the waiters, + ZCOUNT and ZREM
+ * when some wait; one that finds nobody waiting clears waitedAt: a release with no refusal since
+ * the last one that found the set empty costs the same 3. Every release writes lastUsedAt.
  * Never: reads the clock (times come as arguments).
  */
 
@@ -98,13 +104,17 @@ return 0
 
 /**
  * ARGV: now, leaseId, feedback (ok|fail|none), status, reason, limit, initial, positive, negative,
- * cohortLimit, suspendMs, stateTtlMs, heldMs
- * Returns 2 when this release suspended the destination, 3 when it lifted a suspension, else 0/1.
+ * cohortLimit, suspendMs, stateTtlMs, heldMs, handoff, reserved
+ * Returns {outcome, waiter ids...}: outcome 2 when this release suspended the destination, 3 when
+ * it lifted a suspension, else 0/1; then the waiters handed the slots this release freed (taken out
+ * of the waiters set, earliest first: at most `handoff`, and no more than the window's free leases
+ * less `reserved`, the local waiters it already woke; none while the destination is suspended).
  */
 export const RELEASE_LUA = `
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
-local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs', 'ttlAt')
+local st = redis.call('HMGET', KEYS[2], 'window', 'failCohorts', 'suspendedUntil', 'holdMs', 'ttlAt',
+  'waitedAt')
 local set = {'lastUsedAt', ARGV[1]}
 -- the state's TTL is renewed when it was last set more than an hour ago (or never, or ahead)
 local ttlAt = tonumber(st[5])
@@ -122,12 +132,12 @@ if held ~= nil and held >= 0 then
 end
 local fb = ARGV[3]
 local outcome = 0
+local limit = tonumber(ARGV[6])
+local initial = tonumber(ARGV[7])
+local window = tonumber(st[1]) or initial
+local suspendedUntil = tonumber(st[3]) or 0
 if fb ~= 'none' then
-  local limit = tonumber(ARGV[6])
-  local initial = tonumber(ARGV[7])
-  local window = tonumber(st[1]) or initial
   local cohorts = tonumber(st[2]) or 0
-  local suspendedUntil = tonumber(st[3]) or 0
   outcome = 1
   if fb == 'ok' then
     if suspendedUntil > 0 then
@@ -158,7 +168,27 @@ if fb ~= 'none' then
   set[#set + 1] = 'failCohorts'
   set[#set + 1] = tostring(cohorts)
 end
+-- hand the freed slots to waiting jobs, looked at only while the waiters set may exist (a refusal
+-- within its 2 minutes of life): a release with nobody waiting costs nothing more; one that finds
+-- the set empty clears waitedAt (in the HSET below), so the next ones do not look again
+local out = {outcome}
+local handoff = tonumber(ARGV[14]) or 0
+local waitedAt = tonumber(st[6])
+if handoff > 0 and waitedAt ~= nil and now < waitedAt + 120000 and outcome ~= 2
+    and (suspendedUntil == 0 or outcome == 3) then
+  local ids = redis.call('ZRANGE', KEYS[4], 0, handoff - 1)
+  if #ids == 0 then
+    set[#set + 1] = 'waitedAt'
+    set[#set + 1] = '0'
+  else
+    -- no more than the window lets in now (leases not expired, less the local waiters woken)
+    local cap = math.min(limit, math.max(1, math.floor(window)))
+    local free = cap - redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') - (tonumber(ARGV[15]) or 0)
+    for i = 1, math.min(#ids, free) do out[i + 1] = ids[i] end
+    if #out > 1 then redis.call('ZREM', KEYS[4], unpack(out, 2)) end
+  end
+end
 redis.call('HSET', KEYS[2], unpack(set))
 if renewTtl then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[12])) end
-return outcome
+return out
 `;

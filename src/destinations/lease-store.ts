@@ -4,11 +4,19 @@
  *
  * Decides: key names under the queue prefix (hash-tagged, so one Cluster slot), how long window
  * state outlives its last use (7 days), and the shape of a destination's status. One round trip
- * per acquire, renew and release (the scripts in lease-scripts.ts).
+ * per acquire, renew and release (the scripts in lease-scripts.ts); a release asked to hand its
+ * freed slots on returns the waiter ids it took out of the waiting list.
  * Never: decides limits or feedback (core/destination.ts does), reads the clock.
  */
 import type { Redis } from 'ioredis';
-import type { DestinationFeedback, DestinationLeases, DestinationParams, LeaseGrant } from '../core/ports.ts';
+import type {
+  DestinationFeedback,
+  DestinationLeases,
+  DestinationParams,
+  LeaseGrant,
+  LeaseHandoff,
+  LeaseRelease,
+} from '../core/ports.ts';
 import { type LuaScript, luaScript, scriptRunner } from '../queue/lua.ts';
 import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from './lease-scripts.ts';
 
@@ -75,7 +83,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
     async renew(dest, leaseId, p, now) {
       await run(RENEW, keysOf(dest), [now, leaseId, p.leaseTtlMs]);
     },
-    async release(dest, leaseId, p, fb: DestinationFeedback, now, heldMs = -1) {
+    async release(dest, leaseId, p, fb: DestinationFeedback, now, heldMs = -1, handoff?: LeaseHandoff) {
       const r = await run(RELEASE, keysOf(dest), [
         now,
         leaseId,
@@ -90,8 +98,14 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
         p.suspendMs,
         STATE_TTL_MS,
         heldMs,
+        handoff?.max ?? 0,
+        handoff?.reserved ?? 0,
       ]);
-      return r === 2 ? 'suspended' : r === 3 ? 'resumed' : undefined;
+      const [code, ...handedTo] = asStrings(r);
+      const out: LeaseRelease = { handedTo };
+      if (code === '2') out.outcome = 'suspended';
+      else if (code === '3') out.outcome = 'resumed';
+      return out;
     },
   };
 }

@@ -13,7 +13,8 @@
  * (destination-gate.ts). Routing and the lease need no body: `reserve` routes a queued request
  * and sends its lease request at once (the processor calls it before it loads the message), and
  * `deliver(req, reservation)` runs the attempt with them; a reservation not given to `deliver`
- * is cancelled by its owner (a granted lease goes back at once).
+ * is cancelled by its owner (a granted lease goes back at once). A queued job's `waiter` names
+ * it among the destination's waiting jobs (destination-gate.ts).
  * Never: decides anything about delivery (src/core/attempt.ts does), retries or queues.
  */
 import { createLocalSessionCache, type LocalSessionCache } from '../cache/local-session-cache.ts';
@@ -42,7 +43,12 @@ import { createLogger } from '../runtime/logger.ts';
 import { systemRandom } from '../runtime/random.ts';
 import type { TlsStarter } from '../smtp/engine-deps.ts';
 import { createSmtpConnector } from '../smtp/index.ts';
-import { type LeaseRequest, type LeaseReservation, reserveLease } from './destination-gate.ts';
+import {
+  type LeaseRequest,
+  type LeaseReservation,
+  type LeaseWaiter,
+  reserveLease,
+} from './destination-gate.ts';
 import { createLocalLeaseQueue } from './local-lease-queue.ts';
 
 /** How long close() waits for lease releases in flight before it closes the lease store. */
@@ -51,6 +57,8 @@ const RELEASE_CLOSE_WAIT_MS = 5_000;
 /** An attempt request; with `route`, nexthop and protocol are decided by the worker. */
 export interface RoutedAttemptRequest extends AttemptRequest {
   route?: RouteInput;
+  /** The queued job making the request (processor.ts): its name among waiting jobs, and promotion. */
+  waiter?: LeaseWaiter;
 }
 
 /** The result, with the route the worker chose (when it routed). */
@@ -61,6 +69,7 @@ export interface RoutedAttemptResult extends AttemptResult {
 /** What `reserve` needs of a queued request: no body, no envelope beyond its recipients. */
 export type ReserveRequest = Pick<AttemptRequest, 'queueId' | 'recipients' | 'signal'> & {
   route: RouteInput;
+  waiter?: LeaseWaiter;
 };
 
 /** A queued request's route and destination lease, decided and asked for ahead of its attempt. */
@@ -164,6 +173,7 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
             nexthop: decided.route.nexthop,
             protocol: decided.route.transport,
             ...(req.signal !== undefined ? { signal: req.signal } : {}),
+            ...(req.waiter !== undefined ? { waiter: req.waiter } : {}),
           })
         : undefined;
     return { decided, lease, cancel: () => lease?.cancel() };
@@ -186,7 +196,8 @@ export function createDeliveryAgent(opts: ResolvedOptions, deps: DeliveryAgentDe
           return deferEveryRecipient(req, '4.3.5', decided.error);
         }
         const { route } = decided;
-        const routed: AttemptRequest = { ...req, nexthop: route.nexthop, protocol: route.transport };
+        const { waiter: _job, route: _input, ...rest } = req;
+        const routed: AttemptRequest = { ...rest, nexthop: route.nexthop, protocol: route.transport };
         const run = () => runAttempt(routed, attemptDeps, opts);
         const result = r.lease === undefined ? await run() : await r.lease.run(routed, run);
         return { ...result, route };

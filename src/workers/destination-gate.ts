@@ -16,7 +16,12 @@
  * the job without counting an attempt or a backoff step), unless this process holds a lease of
  * it: then the request first waits in place for a local release (local-lease-queue.ts), up to
  * destinationLeaseWait, with at most as many requests waiting as the process holds leases of the
- * destination. A lease is held for the whole attempt (one delivery agent, one connection at a
+ * destination. A release hands the slots it frees (one, two after a success: the window's growth)
+ * to local waiters first, then (queued jobs, which name themselves by job id in the request's
+ * `waiter`) to the earliest jobs of the destination waiting in BullMQ's delayed set, which the
+ * processor promotes so that a free worker slot takes them at once (Postfix's qmgr gives a freed
+ * delivery agent to the next message of the destination); they ask for a lease again as usual.
+ * A lease is held for the whole attempt (one delivery agent, one connection at a
  * time) and returned when the attempt ends; idle cached sessions hold no lease, as Postfix's
  * scache sessions are outside qmgr's concurrency count. Redis trouble while releasing is logged:
  * the lease then expires after its TTL.
@@ -53,7 +58,13 @@ export class DestinationBusyError extends Error {
 }
 
 /** What a lease is asked for: the routed destination of one request; its body is not needed. */
-export type LeaseRequest = Pick<AttemptRequest, 'queueId' | 'recipients' | 'nexthop' | 'protocol' | 'signal'>;
+export type LeaseRequest = Pick<
+  AttemptRequest,
+  'queueId' | 'recipients' | 'nexthop' | 'protocol' | 'signal'
+> & {
+  /** The queued job asking (processor.ts): its name among waiting jobs, and their promotion. */
+  waiter?: LeaseWaiter;
+};
 
 /** A lease asked for ahead of its attempt; it ends in exactly one of `run` and `cancel`. */
 export interface LeaseReservation {
@@ -90,6 +101,16 @@ export interface GateDeps {
   releases?: Set<Promise<void>>;
 }
 
+/**
+ * The queued job running an attempt (the processor passes it): its id names it among the
+ * destination's waiting jobs, and `promote` brings waiting jobs back from BullMQ's delayed set at
+ * once (fire and forget: it never throws, and the attempt does not wait for it).
+ */
+export interface LeaseWaiter {
+  id: string;
+  promote(jobIds: string[]): void;
+}
+
 /** The store's answer for one reservation; a grant carries what its release needs. */
 type Answer =
   | { kind: 'busy'; dest: string; retryInMs: number }
@@ -105,8 +126,9 @@ export function runUnderLease(
   deps: GateDeps,
   req: AttemptRequest,
   run: () => Promise<AttemptResult>,
+  waiter?: LeaseWaiter,
 ): Promise<AttemptResult> {
-  return reserveLease(deps, req).run(req, run);
+  return reserveLease(deps, waiter === undefined ? req : { ...req, waiter }).run(req, run);
 }
 
 /** Send the acquire now; the attempt's request (with its body) comes later, to `run`. */
@@ -169,7 +191,8 @@ async function ask(deps: GateDeps, req: LeaseRequest, waitSignal: () => AbortSig
   const dest = (await deps.keyOf?.(req)) ?? destinationKey(req);
   const params = destinationParams(dest, deps.opts);
   const leaseId = randomUUID();
-  const waiterId = `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
+  const { waiter } = req;
+  const waiterId = waiter?.id ?? `${req.queueId}/${req.recipients[0]?.address ?? ''}`;
   const askedAt = clock.now();
   let grant = await leases.acquire(dest, leaseId, params, askedAt, waiterId);
   // In place: a local holder of the destination will give its lease back soon (the backlog case);
@@ -213,14 +236,20 @@ async function ask(deps: GateDeps, req: LeaseRequest, waitSignal: () => AbortSig
   renew.unref();
   const give = (feedback: DestinationFeedback, heldMs: number): Promise<void> => {
     clearInterval(renew);
-    const releasing = leases.release(dest, leaseId, params, feedback, clock.now(), heldMs);
-    // The freed lease, and after a success the window's growth (slow start), for local waiters.
-    // They ask again at once: their requests leave behind this release on the store's one
-    // connection (commands keep their order), a round trip sooner than after its reply; one
-    // that overtook it would only be told "busy" and wait again.
-    deps.local?.released(dest, feedback.kind === 'ok' ? 2 : 1);
+    // The freed lease, and after a success the window's growth (slow start), for local waiters
+    // first. They ask again at once: their requests leave behind this release on the store's one
+    // connection (commands keep their order: they are sent after this synchronous block), a round
+    // trip sooner than after its reply; one that overtook it would only be told "busy" and wait
+    // again. The slots no local waiter took go to the earliest jobs waiting in the delayed set.
+    const wake = feedback.kind === 'ok' ? 2 : 1;
+    const woken = deps.local?.released(dest, wake) ?? 0;
+    const handoff = waiter !== undefined && woken < wake ? { max: wake - woken, reserved: woken } : undefined;
+    const releasing = leases.release(dest, leaseId, params, feedback, clock.now(), heldMs, handoff);
     const settled = releasing.then(
-      (outcome) => deps.meter?.released(dest, outcome),
+      ({ outcome, handedTo }) => {
+        deps.meter?.released(dest, outcome);
+        if (handedTo.length > 0) waiter?.promote(handedTo);
+      },
       (err: unknown) => {
         deps.meter?.released(dest, undefined);
         logger.warn(

@@ -7,7 +7,8 @@
  * Decides: that a waiter is woken by a local release of its destination (oldest waiter first;
  * `wake` waiters per release: the freed lease, plus one for the window's growth after a success)
  * or by its timeout or abort, whichever comes first; wake-ups are not stored (a release with
- * nobody waiting wakes nobody later).
+ * nobody waiting wakes nobody later). The slots no local waiter took may be handed to jobs waiting
+ * in BullMQ's delayed set (destination-gate.ts): waiting in place comes first.
  * Never: talks to Redis or grants anything (the caller asks the lease store again when woken).
  */
 
@@ -17,8 +18,8 @@ export interface LocalLeaseQueue {
   /** Attempts of this process waiting in place for a lease of `dest` now. */
   waiting(dest: string): number;
   acquired(dest: string): void;
-  /** A lease of `dest` went back to the store: wake up to `wake` waiters of it. */
-  released(dest: string, wake: number): void;
+  /** A lease of `dest` went back to the store: wake up to `wake` waiters of it; returns how many. */
+  released(dest: string, wake: number): number;
   /** Resolves true when woken by a release, false after `ms` or on abort. */
   wait(dest: string, ms: number, signal?: AbortSignal): Promise<boolean>;
 }
@@ -39,8 +40,10 @@ export function createLocalLeaseQueue(): LocalLeaseQueue {
       if (n > 0) holders.set(dest, n);
       else holders.delete(dest);
       const list = waiters.get(dest);
-      for (let i = 0; i < wake && list !== undefined && list.length > 0; i++) list.shift()?.(true);
+      let woken = 0;
+      for (; woken < wake && list !== undefined && list.length > 0; woken++) list.shift()?.(true);
       if (list !== undefined && list.length === 0) waiters.delete(dest);
+      return woken;
     },
     wait(dest, ms, signal) {
       if (signal?.aborted || ms <= 0) return Promise.resolve(false);

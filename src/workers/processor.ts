@@ -11,6 +11,9 @@
  * updateData → moveToDelayed(backoff) → DelayedError) or, at the terminal state, release the
  * message. Any other error puts the job back with backoff (the same step pattern; its next run
  * joins and leaves the pass again), so no recipient and no report is ever lost to a processor error.
+ * A job sent away by a busy destination (DestinationBusyError) is delayed without counting an
+ * attempt; with `promote`, a lease release of that destination may bring it back sooner (it names
+ * itself by job id among the destination's waiting jobs, destination-gate.ts).
  * Round trips (issue 10): joining the pass and loading body, meta and journal is one script
  * (run-store.ts loadRun), and the destination lease is asked for at the same time (the agent's
  * `reserve`: route and lease need no body; a run that makes no attempt, message gone or every
@@ -34,7 +37,7 @@ import { type DeliveryJobData, parseDeliveryJobData } from '../queue/job-schema.
 import type { QueueKeys } from '../queue/keys.ts';
 import type { JobAgent, ReserveRequest, RoutedAttemptRequest, RouteReservation } from './agent.ts';
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
-import { DestinationBusyError } from './destination-gate.ts';
+import { DestinationBusyError, type LeaseWaiter } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
 import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
@@ -65,6 +68,12 @@ export interface ProcessorDeps {
   journalTtlSec?: number;
   /** Metrics hook: one recordAttempt per attempt (src/metrics). */
   metrics?: MetricsRecorder;
+  /**
+   * Moves a delayed job to `wait` now (worker-runtime.ts: BullMQ's promote); rejects when the job
+   * is no longer delayed. With it, a job is named by its id among a destination's waiting jobs and
+   * a lease release hands its freed slot to the earliest of them (destination-gate.ts).
+   */
+  promote?: (jobId: string) => Promise<void>;
 }
 
 /** Return value of a completed job: this job's final counts. */
@@ -203,13 +212,38 @@ async function reportFailures(
   });
 }
 
-/** No destination lease free: wait briefly; no attempt and no backoff step are counted. */
+/**
+ * No destination lease free: wait briefly; no attempt and no backoff step are counted. A lease
+ * release may promote the job before its delay ends (ProcessorDeps.promote).
+ */
 async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<never> {
   const now = ctx.deps.clock.now();
   const delayMs = Math.ceil(err.retryInMs * (1 + 0.25 * ctx.deps.random.next()));
   ctx.log.debug({ event: 'destination-busy', destination: err.destination, retryInMs: delayMs }, err.message);
   await ctx.job.moveToDelayed(now + delayMs, ctx.token);
   throw new DelayedError();
+}
+
+/**
+ * This job among its destination's waiting jobs, and the promotion of the ones a lease release
+ * hands its slot to: off the attempt's path; a job that is no longer delayed (it came back by
+ * itself, or was removed) is no harm, only a debug line.
+ */
+function leaseWaiter(ctx: RunCtx, promote: (jobId: string) => Promise<void>): LeaseWaiter {
+  return {
+    id: ctx.jobId,
+    promote(jobIds) {
+      for (const id of jobIds)
+        promote(id).then(
+          () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
+          (err: unknown) =>
+            ctx.log.debug(
+              { event: 'waiter-not-promoted', promoted: id, err: String(err) },
+              `job ${id} not promoted (no longer delayed)`,
+            ),
+        );
+    },
+  };
 }
 
 /** An unexpected error: keep the job, try again after a backoff. */
@@ -246,7 +280,7 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
   // The route and the destination lease need no body: asked for now, answered while the message
   // loads (agent.ts reserve). Every path ends the reservation: the attempt uses it, or it is
   // cancelled (a granted lease goes back at once; cancel after the attempt does nothing).
-  const reserved = ctx.deps.agent.reserve?.(reserveRequest(ctx.data, ctx.signal));
+  const reserved = ctx.deps.agent.reserve?.(reserveRequest(ctx));
   try {
     return await runReserved(ctx, reserved);
   } finally {
@@ -254,12 +288,14 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
   }
 }
 
-function reserveRequest(data: DeliveryJobData, signal: AbortSignal | undefined): ReserveRequest {
+function reserveRequest(ctx: RunCtx): ReserveRequest {
+  const { data, signal, deps } = ctx;
   return {
     queueId: data.queueId,
     recipients: data.recipients,
     route: routeInput(data),
     ...(signal !== undefined ? { signal } : {}),
+    ...(deps.promote !== undefined ? { waiter: leaseWaiter(ctx, deps.promote) } : {}),
   };
 }
 
@@ -355,6 +391,7 @@ async function attemptAndRecord(
   };
   if (data.dsn !== undefined) req.dsn = data.dsn;
   if (ctx.signal !== undefined) req.signal = ctx.signal;
+  if (deps.promote !== undefined) req.waiter = leaseWaiter(ctx, deps.promote);
   // Make each final outcome durable the moment it is known: a crash in a later session of this
   // attempt (next MX, fallback relay) then cannot deliver those recipients a second time.
   const positions = envelopePositions(stored.meta.recipients);

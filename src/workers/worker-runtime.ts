@@ -3,12 +3,13 @@
  * notifications, the processor and the BullMQ Worker with its crash-safety settings and listeners.
  * wiring.ts adds the real delivery agent; tests may pass a scripted one.
  *
- * Decides: BullMQ settings: the installation prefix, maxStalledCount 10 (stalls are recovered,
+ * Decides: BullMQ settings: the installation prefix, that a job handed a freed destination lease
+ * is promoted with BullMQ's Job.promote on the Queue's connection, maxStalledCount 10 (stalls are recovered,
  * not failed), lockDuration/stalledInterval (defaults 60 s / 30 s; shorter in tests), a worker
  * connection with maxRetriesPerRequest null; `failed` jobs other than malformed ones are put back.
  * Never: reads the environment or argv (worker-main.ts and the CLI do), decides outcomes.
  */
-import { Queue, Worker } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type DeliveryOptionsInput, type ResolvedOptions, resolveOptions } from '../core/options.ts';
 import type { Clock, Logger, Random } from '../core/ports.ts';
@@ -89,6 +90,13 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
   const workerConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
   workerConnection.on('error', (err: Error) => health.error(err));
   const agent = cfg.agent;
+  const queueConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
+  queueConnection.on('error', (err: Error) => health.error(err));
+  const queue = new Queue<DeliveryJobData>(keys.deliverQueue, {
+    connection: queueConnection,
+    prefix: keys.bullPrefix,
+  });
+  queue.on('error', (err) => health.error(err));
   const mailQueue = createMailQueue({ redis: cfg.redisUrl, prefix, options: cfg.options ?? {} });
   const processor = createDeliverProcessor({
     redis,
@@ -101,6 +109,9 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     logger,
     ...(cfg.journalTtlSec !== undefined ? { journalTtlSec: cfg.journalTtlSec } : {}),
     ...(cfg.metrics !== undefined ? { metrics: cfg.metrics } : {}),
+    // A job a lease release hands its slot to: from the delayed set to `wait` now (BullMQ's own
+    // promote script; it refuses a job that is not delayed).
+    promote: (jobId: string) => new Job(queue, keys.deliverQueue, {}, {}, jobId).promote(),
   });
   const worker = new Worker<DeliveryJobData, DeliverJobResult>(keys.deliverQueue, processor, {
     connection: workerConnection,
@@ -111,13 +122,6 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     maxStalledCount: cfg.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
     autorun: false,
   });
-  const queueConnection = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
-  queueConnection.on('error', (err: Error) => health.error(err));
-  const queue = new Queue<DeliveryJobData>(keys.deliverQueue, {
-    connection: queueConnection,
-    prefix: keys.bullPrefix,
-  });
-  queue.on('error', (err) => health.error(err));
   worker.on('error', (err) => {
     if (health.isDown() || /ECONNREFUSED|ETIMEDOUT|Connection is closed|ECONNRESET/.test(err.message)) {
       health.error(err);

@@ -10,6 +10,7 @@ import { resolveOptions } from '../../../src/core/options.ts';
 import type { DestinationLeases } from '../../../src/core/ports.ts';
 import {
   createLeaseStore,
+  destinationKeys,
   destinationStatus,
   listDestinations,
   resumeDestination,
@@ -212,6 +213,62 @@ describe('destination leases in Redis', () => {
     await store.release(d, 'a', rated, { kind: 'ok' }, T0 + 100);
     expect(await store.acquire(d, 'b', rated, T0 + 500)).toEqual({ kind: 'busy', retryInMs: 1500 });
     expect((await store.acquire(d, 'b', rated, T0 + 2000)).kind).toBe('granted');
+  });
+
+  it('a release asked to hand its freed slots on returns the earliest waiting jobs and takes them out of the list', async () => {
+    const d = 'smtp:handoff.test';
+    const waiting = () => redis.zrange(destinationKeys(prefix).waiters(d), 0, -1);
+    expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
+    for (const n of [1, 2, 3])
+      expect((await store.acquire(d, `x${n}`, p, T0 + n, `job.${n}`)).kind).toBe('busy');
+    expect(await waiting()).toEqual(['job.1', 'job.2', 'job.3']);
+    // Not asked (in-process delivery, no job to promote): nothing handed, the list stays.
+    expect(await store.release(d, 'b', p, { kind: 'none' }, T0 + 10)).toEqual({ handedTo: [] });
+    expect(await waiting()).toEqual(['job.1', 'job.2', 'job.3']);
+    expect((await store.acquire(d, 'b2', p, T0 + 11)).kind).toBe('granted');
+    // The freed lease goes to the earliest waiter.
+    expect(await store.release(d, 'a', p, { kind: 'none' }, T0 + 12, 5, { max: 1, reserved: 0 })).toEqual({
+      handedTo: ['job.1'],
+    });
+    expect(await waiting()).toEqual(['job.2', 'job.3']);
+    expect((await store.acquire(d, 'job.1', p, T0 + 13, 'job.1')).kind).toBe('granted');
+    // A success grows the window 2 → 3 (two slots), one of them promised to a local waiter: one handed.
+    expect(await store.release(d, 'b2', p, { kind: 'ok' }, T0 + 14, 5, { max: 2, reserved: 1 })).toEqual({
+      handedTo: ['job.2'],
+    });
+    expect(await waiting()).toEqual(['job.3']);
+    // Window 3 → 4, nothing held: as many as are waiting (one).
+    expect(await store.release(d, 'job.1', p, { kind: 'ok' }, T0 + 15, 5, { max: 2, reserved: 0 })).toEqual({
+      handedTo: ['job.3'],
+    });
+    expect(await waiting()).toEqual([]);
+    // Nobody waiting: nothing handed; the release that finds the list empty clears waitedAt, so
+    // the next releases do not read the list (issue 10: a release with nobody waiting costs 3).
+    expect((await store.acquire(d, 'c', p, T0 + 16)).kind).toBe('granted');
+    expect(await store.release(d, 'c', p, { kind: 'ok' }, T0 + 17, 5, { max: 1, reserved: 0 })).toEqual({
+      handedTo: [],
+    });
+    expect(await redis.hget(destinationKeys(prefix).state(d), 'waitedAt')).toBe('0');
+    const zranges = async () =>
+      Number(/cmdstat_zrange:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await zranges();
+    expect((await store.acquire(d, 'e', p, T0 + 18)).kind).toBe('granted');
+    expect(await store.release(d, 'e', p, { kind: 'ok' }, T0 + 19, 5, { max: 1, reserved: 0 })).toEqual({
+      handedTo: [],
+    });
+    expect(await zranges()).toBe(before);
+  });
+
+  it('a release hands nothing on while its destination is suspended', async () => {
+    const d = 'smtp:handoff-suspended.test';
+    const waiting = () => redis.zrange(destinationKeys(prefix).waiters(d), 0, -1);
+    expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
+    expect((await store.acquire(d, 'x', p, T0 + 1, 'job.1')).kind).toBe('busy');
+    await suspendDestination(redis, prefix, d, { until: T0 + 3_600_000, reason: 'by operator', now: T0 + 2 });
+    expect(await store.release(d, 'a', p, { kind: 'none' }, T0 + 3, 5, { max: 1, reserved: 0 })).toEqual({
+      handedTo: [],
+    });
+    expect(await waiting()).toEqual(['job.1']);
   });
 
   it('operators list, suspend and resume destinations', async () => {
