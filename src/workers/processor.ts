@@ -74,6 +74,8 @@ export interface ProcessorDeps {
    * a lease release hands its freed slot to the earliest of them (destination-gate.ts).
    */
   promote?: (jobId: string) => Promise<void>;
+  /** Jobs in BullMQ's `wait` list now (worker-runtime.ts): a promotion only fills what they cannot. */
+  waitingJobs?: () => Promise<number>;
 }
 
 /** Return value of a completed job: this job's final counts. */
@@ -227,21 +229,44 @@ async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<nev
 /**
  * This job among its destination's waiting jobs, and the promotion of the ones a lease release
  * hands its slot to: off the attempt's path; a job that is no longer delayed (it came back by
- * itself, or was removed) is no harm, only a debug line.
+ * itself, or was removed) is no harm, only a debug line. A promoted job joins the back of BullMQ's
+ * `wait` list, so with at least as many jobs already waiting there a free job slot takes those
+ * first and the promoted one would meet a full window again (the one-destination backlog: the
+ * waiting jobs are that destination's own): then it stays delayed, and only the slots the wait
+ * list cannot fill are handed on (`waitingJobs`, one count per hand-off).
  */
 function leaseWaiter(ctx: RunCtx, promote: (jobId: string) => Promise<void>): LeaseWaiter {
+  const { waitingJobs } = ctx.deps;
+  const promoteOne = (id: string): void => {
+    promote(id).then(
+      () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
+      (err: unknown) =>
+        ctx.log.debug(
+          { event: 'waiter-not-promoted', promoted: id, err: String(err) },
+          `job ${id} not promoted (no longer delayed)`,
+        ),
+    );
+  };
   return {
     id: ctx.jobId,
     promote(jobIds) {
-      for (const id of jobIds)
-        promote(id).then(
-          () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
-          (err: unknown) =>
+      if (waitingJobs === undefined) {
+        for (const id of jobIds) promoteOne(id);
+        return;
+      }
+      waitingJobs().then(
+        (waiting) => {
+          const now = jobIds.slice(0, Math.max(0, jobIds.length - waiting));
+          if (now.length < jobIds.length)
             ctx.log.debug(
-              { event: 'waiter-not-promoted', promoted: id, err: String(err) },
-              `job ${id} not promoted (no longer delayed)`,
-            ),
-        );
+              { event: 'waiter-left-delayed', waiting, left: jobIds.slice(now.length) },
+              'jobs already waiting take the freed slots',
+            );
+          for (const id of now) promoteOne(id);
+        },
+        (err: unknown) =>
+          ctx.log.debug({ event: 'waiter-not-promoted', err: String(err) }, 'could not count waiting jobs'),
+      );
     },
   };
 }

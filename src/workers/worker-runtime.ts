@@ -112,6 +112,7 @@ export function createWorkerRuntime(cfg: WorkerConfig): WorkerRuntime {
     // A job a lease release hands its slot to: from the delayed set to `wait` now (BullMQ's own
     // promote script; it refuses a job that is not delayed).
     promote: (jobId: string) => new Job(queue, keys.deliverQueue, {}, {}, jobId).promote(),
+    waitingJobs: () => queue.getWaitingCount(),
   });
   const worker = new Worker<DeliveryJobData, DeliverJobResult>(keys.deliverQueue, processor, {
     connection: workerConnection,
