@@ -74,7 +74,7 @@ export interface ProcessorDeps {
    * a lease release hands its freed slot to the earliest of them (destination-gate.ts).
    */
   promote?: (jobId: string) => Promise<void>;
-  /** Jobs in BullMQ's `wait` list now (worker-runtime.ts): a promotion only fills what they cannot. */
+  /** Jobs in BullMQ's `wait` list now (worker-runtime.ts): a hand-off only fills what they cannot. */
   waitingJobs?: () => Promise<number>;
 }
 
@@ -105,9 +105,13 @@ interface RunCtx {
   signal: AbortSignal | undefined;
   data: DeliveryJobData;
   log: Logger;
+  /** This job as a lease waiter (with `deps.promote`): its id, hand-offs and promotions. */
+  waiter?: LeaseWaiter;
 }
 
 export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
+  // The wait list's length as last counted, shared by this processor's jobs (leaseWaiter).
+  const waiting = waitingEstimate(deps.waitingJobs, deps.clock);
   return async (job, token, signal) => {
     let data: DeliveryJobData;
     try {
@@ -125,6 +129,7 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
     const jobId = job.id ?? `${data.queueId}-unknown`;
     const log = deps.logger.child({ queueId: data.queueId, jobId, nexthop: data.nexthop });
     const ctx: RunCtx = { deps, job, jobId, token, signal, data, log };
+    if (deps.promote !== undefined) ctx.waiter = leaseWaiter(ctx, deps.promote, waiting);
     try {
       return await runJob(ctx);
     } catch (err) {
@@ -228,46 +233,66 @@ async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<nev
 
 /**
  * This job among its destination's waiting jobs, and the promotion of the ones a lease release
- * hands its slot to: off the attempt's path; a job that is no longer delayed (it came back by
+ * hands its slots to: off the attempt's path; a job that is no longer delayed (it came back by
  * itself, or was removed) is no harm, only a debug line. A promoted job joins the back of BullMQ's
- * `wait` list, so with at least as many jobs already waiting there a free job slot takes those
- * first and the promoted one would meet a full window again (the one-destination backlog: the
- * waiting jobs are that destination's own): then it stays delayed, and only the slots the wait
- * list cannot fill are handed on (`waitingJobs`, one count per hand-off).
+ * `wait` list, so with jobs already waiting there a free job slot takes those first and the
+ * promoted one would meet a full window again (the one-destination backlog: the waiting jobs are
+ * that destination's own): a release asks for no more hand-offs than the slots those jobs cannot
+ * fill (`waiting`, an estimate of the list's length), and the rest of the delayed jobs stay where
+ * they are, in the destination's waiting list, for the releases after the backlog has drained.
  */
-function leaseWaiter(ctx: RunCtx, promote: (jobId: string) => Promise<void>): LeaseWaiter {
-  const { waitingJobs } = ctx.deps;
-  const promoteOne = (id: string): void => {
-    promote(id).then(
-      () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
-      (err: unknown) =>
-        ctx.log.debug(
-          { event: 'waiter-not-promoted', promoted: id, err: String(err) },
-          `job ${id} not promoted (no longer delayed)`,
-        ),
-    );
-  };
+function leaseWaiter(
+  ctx: RunCtx,
+  promote: (jobId: string) => Promise<void>,
+  waiting: () => number,
+): LeaseWaiter {
   return {
     id: ctx.jobId,
+    handoff: (free) => Math.max(0, free - waiting()),
     promote(jobIds) {
-      if (waitingJobs === undefined) {
-        for (const id of jobIds) promoteOne(id);
-        return;
-      }
-      waitingJobs().then(
-        (waiting) => {
-          const now = jobIds.slice(0, Math.max(0, jobIds.length - waiting));
-          if (now.length < jobIds.length)
+      for (const id of jobIds)
+        promote(id).then(
+          () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
+          (err: unknown) =>
             ctx.log.debug(
-              { event: 'waiter-left-delayed', waiting, left: jobIds.slice(now.length) },
-              'jobs already waiting take the freed slots',
-            );
-          for (const id of now) promoteOne(id);
-        },
-        (err: unknown) =>
-          ctx.log.debug({ event: 'waiter-not-promoted', err: String(err) }, 'could not count waiting jobs'),
-      );
+              { event: 'waiter-not-promoted', promoted: id, err: String(err) },
+              `job ${id} not promoted (no longer delayed)`,
+            ),
+        );
     },
+  };
+}
+
+/**
+ * The length of BullMQ's `wait` list as last counted: a count older than `maxAgeMs` is refreshed
+ * in the background (at most one in flight), so asking costs no round trip on a release's path;
+ * before the first count, and without a counter, it is 0 (every freed slot may be handed on).
+ */
+export function waitingEstimate(
+  count: (() => Promise<number>) | undefined,
+  clock: Clock,
+  maxAgeMs = 500,
+): () => number {
+  let value = 0;
+  let at = Number.NEGATIVE_INFINITY;
+  let counting = false;
+  return () => {
+    const now = clock.now();
+    if (count !== undefined && !counting && now - at > maxAgeMs) {
+      counting = true;
+      count().then(
+        (n) => {
+          value = n;
+          at = clock.now();
+          counting = false;
+        },
+        () => {
+          at = clock.now();
+          counting = false;
+        },
+      );
+    }
+    return value;
   };
 }
 
@@ -314,13 +339,13 @@ async function runJob(ctx: RunCtx): Promise<DeliverJobResult> {
 }
 
 function reserveRequest(ctx: RunCtx): ReserveRequest {
-  const { data, signal, deps } = ctx;
+  const { data, signal } = ctx;
   return {
     queueId: data.queueId,
     recipients: data.recipients,
     route: routeInput(data),
     ...(signal !== undefined ? { signal } : {}),
-    ...(deps.promote !== undefined ? { waiter: leaseWaiter(ctx, deps.promote) } : {}),
+    ...(ctx.waiter !== undefined ? { waiter: ctx.waiter } : {}),
   };
 }
 
@@ -416,7 +441,7 @@ async function attemptAndRecord(
   };
   if (data.dsn !== undefined) req.dsn = data.dsn;
   if (ctx.signal !== undefined) req.signal = ctx.signal;
-  if (deps.promote !== undefined) req.waiter = leaseWaiter(ctx, deps.promote);
+  if (ctx.waiter !== undefined) req.waiter = ctx.waiter;
   // Make each final outcome durable the moment it is known: a crash in a later session of this
   // attempt (next MX, fallback relay) then cannot deliver those recipients a second time.
   const positions = envelopePositions(stored.meta.recipients);
