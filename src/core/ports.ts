@@ -388,6 +388,13 @@ export interface LeaseHandoff {
   max: number;
   /** Slots already promised to waiters of this process (woken in place), not handed again. */
   reserved: number;
+  /**
+   * Jobs already queued to run (BullMQ's wait list, as the worker last counted it): they take
+   * freed worker slots before a promoted job would, so while other leases of the destination are
+   * still held (their releases hand on later) only `max - queued` are handed; the release that
+   * leaves no lease held hands `max` (else the last waiters would wait out their delay).
+   */
+  queued?: number;
 }
 
 export interface LeaseRelease {

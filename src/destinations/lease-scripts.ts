@@ -29,7 +29,9 @@
  * the last use); a release asked to hand its slots on, within 2 minutes of a refusal of the
  * destination (its waitedAt, read by the same HMGET), + ZRANGE of the waiters, + ZCOUNT and ZREM
  * when some wait; one that finds nobody waiting clears waitedAt: a release with no refusal since
- * the last one that found the set empty costs the same 3. Every release writes lastUsedAt.
+ * the last one that found the set empty costs the same 3; + ZCOUNT when the worker reports jobs
+ * queued in BullMQ's wait list (then nothing is handed while other leases are held and the queued
+ * jobs can fill the freed slots). Every release writes lastUsedAt.
  * Never: reads the clock (times come as arguments).
  */
 
@@ -104,7 +106,7 @@ return 0
 
 /**
  * ARGV: now, leaseId, feedback (ok|fail|none), status, reason, limit, initial, positive, negative,
- * cohortLimit, suspendMs, stateTtlMs, heldMs, handoff, reserved
+ * cohortLimit, suspendMs, stateTtlMs, heldMs, handoff, reserved, queued
  * Returns {outcome, waiter ids...}: outcome 2 when this release suspended the destination, 3 when
  * it lifted a suspension, else 0/1; then the waiters handed the slots this release freed (taken out
  * of the waiters set, earliest first: at most `handoff`, and no more than the window's free leases
@@ -176,16 +178,28 @@ local handoff = tonumber(ARGV[14]) or 0
 local waitedAt = tonumber(st[6])
 if handoff > 0 and waitedAt ~= nil and now < waitedAt + 120000 and outcome ~= 2
     and (suspendedUntil == 0 or outcome == 3) then
-  local ids = redis.call('ZRANGE', KEYS[4], 0, handoff - 1)
-  if #ids == 0 then
-    set[#set + 1] = 'waitedAt'
-    set[#set + 1] = '0'
-  else
-    -- no more than the window lets in now (leases not expired, less the local waiters woken)
-    local cap = math.min(limit, math.max(1, math.floor(window)))
-    local free = cap - redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') - (tonumber(ARGV[15]) or 0)
-    for i = 1, math.min(#ids, free) do out[i + 1] = ids[i] end
-    if #out > 1 then redis.call('ZREM', KEYS[4], unpack(out, 2)) end
+  -- jobs already queued take freed worker slots first: while other leases are held (their
+  -- releases hand on later) only the slots they cannot fill are handed; the release that leaves
+  -- no lease held hands them all, so the last waiters never wait out their delay
+  local inUse = nil
+  local queued = tonumber(ARGV[16]) or 0
+  if queued > 0 then
+    inUse = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+    if inUse > 0 then handoff = handoff - queued end
+  end
+  if handoff > 0 then
+    local ids = redis.call('ZRANGE', KEYS[4], 0, handoff - 1)
+    if #ids == 0 then
+      set[#set + 1] = 'waitedAt'
+      set[#set + 1] = '0'
+    else
+      -- no more than the window lets in now (leases not expired, less the local waiters woken)
+      local cap = math.min(limit, math.max(1, math.floor(window)))
+      inUse = inUse or redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+      local free = cap - inUse - (tonumber(ARGV[15]) or 0)
+      for i = 1, math.min(#ids, free) do out[i + 1] = ids[i] end
+      if #out > 1 then redis.call('ZREM', KEYS[4], unpack(out, 2)) end
+    end
   end
 end
 redis.call('HSET', KEYS[2], unpack(set))

@@ -100,6 +100,7 @@ export function createLeaseStore(redis: Redis, prefix: string): DestinationLease
         heldMs,
         handoff?.max ?? 0,
         handoff?.reserved ?? 0,
+        handoff?.queued ?? 0,
       ]);
       const [code, ...handedTo] = asStrings(r);
       const out: LeaseRelease = { handedTo };

@@ -108,8 +108,8 @@ export interface GateDeps {
  */
 export interface LeaseWaiter {
   id: string;
-  /** Of `free` slots no local waiter took, how many to hand to delayed jobs (0: none asked). */
-  handoff(free: number): number;
+  /** Jobs queued to run now (BullMQ's wait list, an estimate): they take freed slots first. */
+  queued(): number;
   promote(jobIds: string[]): void;
 }
 
@@ -245,8 +245,10 @@ async function ask(deps: GateDeps, req: LeaseRequest, waitSignal: () => AbortSig
     // again. The slots no local waiter took go to the earliest jobs waiting in the delayed set.
     const wake = feedback.kind === 'ok' ? 2 : 1;
     const woken = deps.local?.released(dest, wake) ?? 0;
-    const max = waiter === undefined || woken >= wake ? 0 : waiter.handoff(wake - woken);
-    const handoff = max > 0 ? { max, reserved: woken } : undefined;
+    const handoff =
+      waiter !== undefined && woken < wake
+        ? { max: wake - woken, reserved: woken, queued: waiter.queued() }
+        : undefined;
     const releasing = leases.release(dest, leaseId, params, feedback, clock.now(), heldMs, handoff);
     const settled = releasing.then(
       ({ outcome, handedTo }) => {

@@ -237,9 +237,10 @@ async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<nev
  * itself, or was removed) is no harm, only a debug line. A promoted job joins the back of BullMQ's
  * `wait` list, so with jobs already waiting there a free job slot takes those first and the
  * promoted one would meet a full window again (the one-destination backlog: the waiting jobs are
- * that destination's own): a release asks for no more hand-offs than the slots those jobs cannot
- * fill (`waiting`, an estimate of the list's length), and the rest of the delayed jobs stay where
- * they are, in the destination's waiting list, for the releases after the backlog has drained.
+ * that destination's own): a release reports that list's length (`queued`, an estimate) and the
+ * release script hands on only the slots those jobs cannot fill while other leases of the
+ * destination are held; the rest of the delayed jobs stay in the destination's waiting list for
+ * the releases after the backlog has drained (lease-scripts.ts).
  */
 function leaseWaiter(
   ctx: RunCtx,
@@ -248,7 +249,7 @@ function leaseWaiter(
 ): LeaseWaiter {
   return {
     id: ctx.jobId,
-    handoff: (free) => Math.max(0, free - waiting()),
+    queued: waiting,
     promote(jobIds) {
       for (const id of jobIds)
         promote(id).then(

@@ -259,6 +259,29 @@ describe('destination leases in Redis', () => {
     expect(await zranges()).toBe(before);
   });
 
+  it('with jobs queued to run, a release hands on only what they cannot fill, and all when it leaves no lease held', async () => {
+    const d = 'smtp:handoff-queued.test';
+    const waiting = () => redis.zrange(destinationKeys(prefix).waiters(d), 0, -1);
+    expect(await kinds(d, ['a', 'b'], T0)).toEqual(['granted', 'granted']);
+    for (const n of [1, 2, 3])
+      expect((await store.acquire(d, `x${n}`, p, T0 + n, `job.${n}`)).kind).toBe('busy');
+    // b still held, two jobs queued: they take the two freed slots (window 2 → 3), none handed
+    expect(
+      await store.release(d, 'a', p, { kind: 'ok' }, T0 + 10, 5, { max: 2, reserved: 0, queued: 2 }),
+    ).toEqual({ handedTo: [] });
+    expect(await waiting()).toEqual(['job.1', 'job.2', 'job.3']);
+    // one queued job for two slots: one handed on
+    expect((await store.acquire(d, 'a2', p, T0 + 11)).kind).toBe('granted');
+    expect(
+      await store.release(d, 'a2', p, { kind: 'ok' }, T0 + 12, 5, { max: 2, reserved: 0, queued: 1 }),
+    ).toEqual({ handedTo: ['job.1'] });
+    // the last lease held comes back: the count may be stale, so every freed slot is handed on
+    expect(
+      await store.release(d, 'b', p, { kind: 'ok' }, T0 + 13, 5, { max: 2, reserved: 0, queued: 5 }),
+    ).toEqual({ handedTo: ['job.2', 'job.3'] });
+    expect(await waiting()).toEqual([]);
+  });
+
   it('a release hands nothing on while its destination is suspended', async () => {
     const d = 'smtp:handoff-suspended.test';
     const waiting = () => redis.zrange(destinationKeys(prefix).waiters(d), 0, -1);
