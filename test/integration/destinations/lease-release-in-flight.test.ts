@@ -7,21 +7,16 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveOptions } from '../../../src/core/options.ts';
-import type { DestinationLeases, Logger } from '../../../src/core/ports.ts';
-import type { AttemptRequest, AttemptResult } from '../../../src/core/types.ts';
+import type { DestinationLeases } from '../../../src/core/ports.ts';
+import type { AttemptRequest } from '../../../src/core/types.ts';
 import { createLeaseStore, destinationKeys } from '../../../src/destinations/lease-store.ts';
 import { runUnderLease } from '../../../src/workers/destination-gate.ts';
+import { attemptRequest, quietLogger, sentResult } from '../../support/attempt-fixtures.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 
 let server: RedisHandle;
 let redis: Redis;
-const quiet: Logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  debug: () => undefined,
-  child: () => quiet,
-};
+const quiet = quietLogger();
 const clock = { now: () => Date.now() };
 
 beforeAll(async () => {
@@ -33,25 +28,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function request(n: number): AttemptRequest {
-  return {
-    queueId: `Q${n}`,
-    sender: '',
-    recipients: [{ address: `u${n}@dst.test` }],
-    nexthop: '[127.0.0.1]:2525',
-    protocol: 'smtp',
-    message: Buffer.from('x\r\n'),
-    size: 3,
-    arrivalTime: Date.now(),
-  };
-}
+const request = (n: number): AttemptRequest => attemptRequest(n, '[127.0.0.1]:2525');
 
-function sent(req: AttemptRequest): AttemptResult {
-  return {
-    recipients: req.recipients.map((r) => ({ recipient: r, status: 'sent' })) as AttemptResult['recipients'],
-    servers: [],
-  };
-}
+const sent = sentResult;
 
 /** The real store, with each release's reply held back until `let()` (the release is sent at once). */
 function heldReleases(store: DestinationLeases, events: string[]) {

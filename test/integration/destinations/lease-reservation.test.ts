@@ -10,22 +10,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { destinationParams } from '../../../src/core/destination.ts';
 import { resolveOptions } from '../../../src/core/options.ts';
-import type { DestinationLeases, Logger } from '../../../src/core/ports.ts';
-import type { AttemptRequest, AttemptResult } from '../../../src/core/types.ts';
+import type { DestinationLeases } from '../../../src/core/ports.ts';
+import type { AttemptRequest } from '../../../src/core/types.ts';
 import { createLeaseStore, destinationKeys } from '../../../src/destinations/lease-store.ts';
 import { DestinationBusyError, reserveLease, runUnderLease } from '../../../src/workers/destination-gate.ts';
 import { createLocalLeaseQueue } from '../../../src/workers/local-lease-queue.ts';
+import { attemptRequest, quietLogger, sentResult } from '../../support/attempt-fixtures.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 
 let server: RedisHandle;
 let redis: Redis;
-const quiet: Logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  debug: () => undefined,
-  child: () => quiet,
-};
+const quiet = quietLogger();
 const clock = { now: () => Date.now() };
 
 beforeAll(async () => {
@@ -37,25 +32,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function request(n: number, port: number): AttemptRequest {
-  return {
-    queueId: `Q${n}`,
-    sender: '',
-    recipients: [{ address: `u${n}@dst.test` }],
-    nexthop: `[127.0.0.1]:${port}`,
-    protocol: 'smtp',
-    message: Buffer.from('x\r\n'),
-    size: 3,
-    arrivalTime: Date.now(),
-  };
-}
+const request = (n: number, port: number): AttemptRequest => attemptRequest(n, `[127.0.0.1]:${port}`);
 
-function sent(req: AttemptRequest): AttemptResult {
-  return {
-    recipients: req.recipients.map((r) => ({ recipient: r, status: 'sent' })) as AttemptResult['recipients'],
-    servers: [],
-  };
-}
+const sent = sentResult;
 
 /** The real store, with every answered acquire and every release (feedback, hold time) noted. */
 function recording(store: DestinationLeases) {

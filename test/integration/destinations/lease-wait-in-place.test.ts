@@ -11,22 +11,16 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { destinationParams } from '../../../src/core/destination.ts';
 import { resolveOptions } from '../../../src/core/options.ts';
-import type { Logger } from '../../../src/core/ports.ts';
-import type { AttemptRequest, AttemptResult } from '../../../src/core/types.ts';
+import type { AttemptRequest } from '../../../src/core/types.ts';
 import { createLeaseStore } from '../../../src/destinations/lease-store.ts';
 import { DestinationBusyError, runUnderLease } from '../../../src/workers/destination-gate.ts';
 import { createLocalLeaseQueue } from '../../../src/workers/local-lease-queue.ts';
+import { attemptRequest, quietLogger, sentResult } from '../../support/attempt-fixtures.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 
 let server: RedisHandle;
 let redis: Redis;
-const quiet: Logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  debug: () => undefined,
-  child: () => quiet,
-};
+const quiet = quietLogger();
 const clock = { now: () => Date.now() };
 
 beforeAll(async () => {
@@ -38,25 +32,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function request(n: number, port: number): AttemptRequest {
-  return {
-    queueId: `Q${n}`,
-    sender: '',
-    recipients: [{ address: `u${n}@dst.test` }],
-    nexthop: `[127.0.0.1]:${port}`,
-    protocol: 'smtp',
-    message: Buffer.from('x\r\n'),
-    size: 3,
-    arrivalTime: Date.now(),
-  };
-}
+const request = (n: number, port: number): AttemptRequest => attemptRequest(n, `[127.0.0.1]:${port}`);
 
-function sent(req: AttemptRequest): AttemptResult {
-  return {
-    recipients: req.recipients.map((r) => ({ recipient: r, status: 'sent' })) as AttemptResult['recipients'],
-    servers: [],
-  };
-}
+const sent = sentResult;
 
 /** Polls `cond` every 5 ms, at most 2,000 times (a bounded wait; it asserts no duration). */
 async function until(cond: () => boolean): Promise<void> {

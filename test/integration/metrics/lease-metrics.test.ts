@@ -9,12 +9,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { destinationParams } from '../../../src/core/destination.ts';
 import { resolveOptions } from '../../../src/core/options.ts';
-import type { Logger } from '../../../src/core/ports.ts';
 import type { AttemptRequest, AttemptResult } from '../../../src/core/types.ts';
 import { createLeaseStore } from '../../../src/destinations/lease-store.ts';
 import { createLeaseMeter } from '../../../src/metrics/lease-meter.ts';
 import { createMetrics } from '../../../src/metrics/registry.ts';
 import { DestinationBusyError, runUnderLease } from '../../../src/workers/destination-gate.ts';
+import { quietLogger } from '../../support/attempt-fixtures.ts';
 import { type RedisHandle, startRedis } from '../../support/redis.ts';
 import { sampleValue } from './prom-text.ts';
 
@@ -27,13 +27,7 @@ const opts = resolveOptions({
   initialDestinationConcurrency: 1,
   minimalBackoffTime: '60s',
 });
-const quiet: Logger = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  debug: () => undefined,
-  child: () => quiet,
-};
+const quiet = quietLogger();
 const DEST = 'smtp:[127.0.0.1]:2525';
 
 beforeAll(async () => {
