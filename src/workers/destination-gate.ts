@@ -126,11 +126,10 @@ type Answer =
 /** Acquire → attempt → release in one call (the request is complete when the lease is asked). */
 export function runUnderLease(
   deps: GateDeps,
-  req: AttemptRequest,
+  req: AttemptRequest & Pick<LeaseRequest, 'waiter'>,
   run: () => Promise<AttemptResult>,
-  waiter?: LeaseWaiter,
 ): Promise<AttemptResult> {
-  return reserveLease(deps, waiter === undefined ? req : { ...req, waiter }).run(req, run);
+  return reserveLease(deps, req).run(req, run);
 }
 
 /** Send the acquire now; the attempt's request (with its body) comes later, to `run`. */

@@ -39,6 +39,7 @@ import type { JobAgent, ReserveRequest, RoutedAttemptRequest, RouteReservation }
 import { dispatchDelayWarning, dispatchFailureReport, type NotificationSender } from './bounce-dispatch.ts';
 import { DestinationBusyError, type LeaseWaiter } from './destination-gate.ts';
 import { commitOutcome, createSettleRecorder, envelopePositions } from './journal.ts';
+import { leaseWaiter, waitingEstimate } from './lease-waiter.ts';
 import { leavePass, loadMessage, releaseJob, type StoredMessage } from './message-store.ts';
 import {
   type AttemptPlan,
@@ -129,7 +130,7 @@ export function createDeliverProcessor(deps: ProcessorDeps): DeliverProcessor {
     const jobId = job.id ?? `${data.queueId}-unknown`;
     const log = deps.logger.child({ queueId: data.queueId, jobId, nexthop: data.nexthop });
     const ctx: RunCtx = { deps, job, jobId, token, signal, data, log };
-    if (deps.promote !== undefined) ctx.waiter = leaseWaiter(ctx, deps.promote, waiting);
+    if (deps.promote !== undefined) ctx.waiter = leaseWaiter(jobId, log, deps.promote, waiting);
     try {
       return await runJob(ctx);
     } catch (err) {
@@ -229,72 +230,6 @@ async function waitForLease(ctx: RunCtx, err: DestinationBusyError): Promise<nev
   ctx.log.debug({ event: 'destination-busy', destination: err.destination, retryInMs: delayMs }, err.message);
   await ctx.job.moveToDelayed(now + delayMs, ctx.token);
   throw new DelayedError();
-}
-
-/**
- * This job among its destination's waiting jobs, and the promotion of the ones a lease release
- * hands its slots to: off the attempt's path; a job that is no longer delayed (it came back by
- * itself, or was removed) is no harm, only a debug line. A promoted job joins the back of BullMQ's
- * `wait` list, so with jobs already waiting there a free job slot takes those first and the
- * promoted one would meet a full window again (the one-destination backlog: the waiting jobs are
- * that destination's own): a release reports that list's length (`queued`, an estimate) and the
- * release script hands on only the slots those jobs cannot fill while other leases of the
- * destination are held; the rest of the delayed jobs stay in the destination's waiting list for
- * the releases after the backlog has drained (lease-scripts.ts).
- */
-function leaseWaiter(
-  ctx: RunCtx,
-  promote: (jobId: string) => Promise<void>,
-  waiting: () => number,
-): LeaseWaiter {
-  return {
-    id: ctx.jobId,
-    queued: waiting,
-    promote(jobIds) {
-      for (const id of jobIds)
-        promote(id).then(
-          () => ctx.log.debug({ event: 'waiter-promoted', promoted: id }, `job ${id} promoted`),
-          (err: unknown) =>
-            ctx.log.debug(
-              { event: 'waiter-not-promoted', promoted: id, err: String(err) },
-              `job ${id} not promoted (no longer delayed)`,
-            ),
-        );
-    },
-  };
-}
-
-/**
- * The length of BullMQ's `wait` list as last counted: a count older than `maxAgeMs` is refreshed
- * in the background (at most one in flight), so asking costs no round trip on a release's path;
- * before the first count, and without a counter, it is 0 (every freed slot may be handed on).
- */
-export function waitingEstimate(
-  count: (() => Promise<number>) | undefined,
-  clock: Clock,
-  maxAgeMs = 500,
-): () => number {
-  let value = 0;
-  let at = Number.NEGATIVE_INFINITY;
-  let counting = false;
-  return () => {
-    const now = clock.now();
-    if (count !== undefined && !counting && now - at > maxAgeMs) {
-      counting = true;
-      count().then(
-        (n) => {
-          value = n;
-          at = clock.now();
-          counting = false;
-        },
-        () => {
-          at = clock.now();
-          counting = false;
-        },
-      );
-    }
-    return value;
-  };
 }
 
 /** An unexpected error: keep the job, try again after a backoff. */

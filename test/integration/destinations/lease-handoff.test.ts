@@ -62,7 +62,8 @@ function gatedAgent() {
       try {
         return await runUnderLease(
           deps,
-          // the destination is the recipient's domain (smtp:dst.test, smtp:grow.test)
+          // the destination is the recipient's domain (smtp:dst.test, smtp:grow.test); the job's
+          // waiter rides in the request
           { ...req, nexthop: who.slice(who.indexOf('@') + 1), protocol: 'smtp' },
           async () => {
             events.push(`start ${who}`);
@@ -79,7 +80,6 @@ function gatedAgent() {
               servers: [],
             };
           },
-          req.waiter,
         );
       } catch (err) {
         events.push(`busy ${who}`);
